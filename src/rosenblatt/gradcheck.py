@@ -81,10 +81,12 @@ def gradcheck(
             num_flat[j] = (plus - minus) / (2 * eps)
         bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
         if bad.any():
-            k = np.unravel_index(np.argmax(np.abs(analytic - numeric) * bad), x.shape)
+            k = tuple(int(j) for j in np.unravel_index(np.argmax(np.abs(analytic - numeric) * bad),
+                                                        x.shape))
             msg = (
-                f"gradcheck: gradient of input {i} (shape {x.shape}) is wrong at {tuple(k)}: "
-                f"backward gives {analytic[k]:.8g}, finite differences give {numeric[k]:.8g} "
+                f"gradcheck: gradient of input {i} (shape {x.shape}) is wrong at {k}: "
+                f"∂(Σ v·f)/∂x: backward gives {analytic[k]:.8g}, finite differences give "
+                f"{numeric[k]:.8g} "
                 f"({int(bad.sum())} of {bad.size} elements off; atol={atol}, rtol={rtol})"
             )
             if raise_exception:
