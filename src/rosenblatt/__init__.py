@@ -87,6 +87,8 @@ from .gradcheck import GradcheckError, gradcheck
 from .random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
 
+from . import nn  # noqa: E402,F401  (after Tensor: nn builds on it)
+
 float16 = np.float16
 float32 = np.float32
 float64 = np.float64

@@ -47,3 +47,35 @@ class MatMul(Function):
             if b.ndim == 1:
                 db = db[..., 0]
         return da, db
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (…, in), W (out, in), b (out,) or None.
+
+    With x and dy flattened to 2-D (N, in) and (N, out):
+    dx = dy W,  dW = dyᵀ x,  db = Σₙ dy  — three GEMM-shaped products, no broadcasting.
+    """
+
+    def forward(self, x: Any, W: Any, b: Any = None) -> Any:
+        if x.ndim == 0 or x.shape[-1] != W.shape[1]:
+            raise ValueError(
+                f"expected input with last dimension {W.shape[1]} (in_features), got shape "
+                f"{tuple(x.shape)}"
+            )
+        self.save_for_backward(x, W)
+        y = x @ W.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        x, W = self.saved_tensors
+        dx = dW = db = None
+        if self.parents[0] is not None:
+            dx = dy @ W
+        dy2 = dy.reshape(-1, dy.shape[-1])
+        if self.parents[1] is not None:
+            dW = dy2.T @ x.reshape(-1, x.shape[-1])
+        if len(self.parents) > 2 and self.parents[2] is not None:
+            db = dy2.sum(axis=0)
+        return dx, dW, db

@@ -1,0 +1,1 @@
+"""Layers by family: linear, activation, dropout, norm (and conv, pooling, recurrent later)."""
