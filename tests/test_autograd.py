@@ -268,3 +268,12 @@ def test_a_function_that_returns_none_for_an_input():
     c.sum().backward()
     np.testing.assert_allclose(a.grad, [3.0, 4.0])
     assert b.grad is None
+
+
+def test_full_reductions_hold_arrays_not_numpy_scalars():
+    x = rb.tensor([1.0, 2.0])
+    for y in (x.sum(), x.mean(), x.amax(), rb.logsumexp(x)):
+        assert isinstance(y.data, np.ndarray) and y.shape == ()
+    s = x.sum()
+    s.zero_()
+    assert s.item() == 0.0

@@ -16,6 +16,8 @@ gradient of the loss with respect to the output, into one gradient per input (th
 from __future__ import annotations
 
 import weakref
+
+import numpy as _np
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +150,8 @@ class Function:
         except ValueError as err:
             shapes = ", ".join(str(tuple(a.shape)) for a in args if hasattr(a, "shape"))
             raise ValueError(f"{cls.__name__}: {err} (input shapes: {shapes})") from None
+        if isinstance(out, _np.generic):  # NumPy returns scalars from full reductions
+            out = _np.asarray(out)
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None

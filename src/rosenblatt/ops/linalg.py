@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
+from ..backend import get_array_module
 
 
 class MatMul(Function):
@@ -27,7 +28,7 @@ class MatMul(Function):
                 f"{'only' if b.ndim == 1 else 'second-to-last'} dim)"
             )
         self.save_for_backward(a, b)
-        return a @ b
+        return get_array_module(a).asarray(a @ b)  # 1-D @ 1-D: a 0-d array, not a NumPy scalar
 
     def backward(self, dy: Any) -> Any:
         a, b = self.saved_tensors

@@ -25,7 +25,8 @@ class Permute(Function):
     permutation."""
 
     def forward(self, x: Any, dims: tuple = ()) -> Any:
-        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        in_range = all(-x.ndim <= d < x.ndim for d in dims)
+        if not in_range or sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
             raise ValueError(f"permute: dims {dims} is not a permutation of {x.ndim} axes")
         self.dims = tuple(d % x.ndim for d in dims)
         return x.transpose(self.dims)
@@ -46,6 +47,8 @@ class Expand(Function):
         lead = len(shape) - x.ndim
         if lead < 0:
             raise ValueError(f"expand: cannot expand {x.ndim} dims to the {len(shape)} of {shape}")
+        if -1 in shape[:lead]:
+            raise ValueError(f"expand: -1 is not allowed in a new leading dim, got {shape}")
         full = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
         return xp.broadcast_to(x, full)
 
@@ -107,8 +110,11 @@ class Pad(Function):
             out_shape[axis] = n + lo + hi
             if out_shape[axis] < 0:
                 raise ValueError(f"pad: axis {axis} of size {n} cannot be cropped by {lo + hi}")
-            src[axis] = slice(max(-lo, 0), n - max(-hi, 0))
-            dst[axis] = slice(max(lo, 0), max(lo, 0) + max(n - max(-lo, 0) - max(-hi, 0), 0))
+            # y[j] = x[j - lo] where 0 <= j - lo < n: x's kept window starts at max(-lo, 0) and
+            # holds `kept` elements (none when the crop on one side reaches past the data)
+            kept = max(n - max(-lo, 0) - max(-hi, 0), 0)
+            src[axis] = slice(max(-lo, 0), max(-lo, 0) + kept)
+            dst[axis] = slice(max(lo, 0), max(lo, 0) + kept)
         self.src, self.dst, self.in_shape = tuple(src), tuple(dst), x.shape
         y = xp.full(out_shape, value, dtype=x.dtype)
         y[self.dst] = x[self.src]
