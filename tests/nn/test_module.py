@@ -153,3 +153,12 @@ def test_regularization_loss_sums_attached_penalties():
     expected = 0.5 * float((model.fc1.weight.data ** 2).sum())
     assert abs(float(model.regularization_loss().item()) - expected) < 1e-5
     assert Block().regularization_loss() == 0.0
+
+
+def test_sequential_config_keeps_child_names():
+    from collections import OrderedDict
+
+    a = nn.Sequential(OrderedDict(fc=nn.Linear(3, 2), head=nn.Linear(2, 1)))
+    b = nn.Sequential.from_config(json.loads(json.dumps(a.get_config())))
+    assert list(b.state_dict()) == ["fc.weight", "fc.bias", "head.weight", "head.bias"]
+    b.load_state_dict(a.state_dict())

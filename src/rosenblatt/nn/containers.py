@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .module import REGISTRY, Module
+from .module import Module
 
 
 class Sequential(Module):
@@ -52,12 +52,25 @@ class Sequential(Module):
         return layers[index]
 
     def get_config(self) -> dict[str, Any]:
-        return {"layers": [{"class_name": type(m).__name__, "config": m.get_config()}
-                           for m in self._modules.values()]}
+        """Each layer's class and config; child names too when they are not "0", "1", …"""
+        numbered = list(self._modules) == [str(i) for i in range(len(self._modules))]
+        layers = []
+        for name, m in self._modules.items():
+            entry = {"class_name": type(m).__name__, "config": m.get_config()}
+            if not numbered:
+                entry["name"] = name
+            layers.append(entry)
+        return {"layers": layers}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        return cls([REGISTRY[c["class_name"]].from_config(c["config"]) for c in config["layers"]])
+        from .serialization import layer_from_config
+
+        entries = config["layers"]
+        layers = [layer_from_config(c) for c in entries]
+        if entries and all("name" in c for c in entries):
+            return cls(OrderedDict((c["name"], m) for c, m in zip(entries, layers)))
+        return cls(layers)
 
 
 class ModuleList(Module):

@@ -123,12 +123,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], symbolic.SymbolicTensor):
+        if args and symbolic.is_symbolic_call(args):
             return symbolic.call_symbolic(self, *args, **kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ traversal
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs; a parameter shared by two modules appears once."""
         seen: set[int] = set()
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
@@ -143,7 +145,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, module in modules:
             for name, b in module._buffers.items():
