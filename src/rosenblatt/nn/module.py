@@ -316,6 +316,36 @@ class Module:
     def half(self) -> Module:
         return self.to(np.float16)
 
+    # ------------------------------------------------------------------ Keras-style training
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                **options: Any) -> Module:
+        """Choose optimiser, loss and metrics for ``fit`` (Keras' ``model.compile``); names or
+        objects. See ``rosenblatt.training.compile_model`` for every option."""
+        from ..training import compile_model
+
+        compile_model(self, optimizer=optimizer, loss=loss, metrics=metrics, **options)
+        return self
+
+    def fit(self, x: Any = None, y: Any = None, **options: Any) -> Any:
+        """Train for ``epochs`` over ``x``/``y`` or a dataset; returns a ``History``.
+        See ``rosenblatt.training.fit``."""
+        from ..training import fit
+
+        return fit(self, x, y, **options)
+
+    def evaluate(self, x: Any = None, y: Any = None, **options: Any) -> Any:
+        """Loss and metrics on ``x``/``y`` in eval mode. See ``rosenblatt.training.evaluate``."""
+        from ..training import evaluate
+
+        return evaluate(self, x, y, **options)
+
+    def predict(self, x: Any, **options: Any) -> Any:
+        """Outputs for ``x`` in eval mode, batch by batch, as NumPy arrays.
+        See ``rosenblatt.training.predict``."""
+        from ..training import predict
+
+        return predict(self, x, **options)
+
     # ------------------------------------------------------------------ config and printing
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-compatible, so ``from_config`` rebuilds the layer."""
