@@ -34,7 +34,7 @@ from .ops.elementwise import (
 )
 from .ops.index import Gather, GetItem, index_arrays
 from .ops.linalg import MatMul
-from .ops.reduce import AMax, AMin, LogSumExp, Mean, Sum, normalize_axis
+from .ops.reduce import AMax, AMin, LogSumExp, Mean, Std, Sum, normalize_axis
 from .ops.shape import Concatenate, Expand, Flip, Pad, Permute, Reshape, Stack
 from .tensor import Tensor
 
@@ -97,7 +97,7 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """min(max(x, min), max); either bound may be None. Also called ``clamp``."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return Clip.apply(x, lo=min, hi=max)
+    return Clip.apply(x, lo=_scalar(min), hi=_scalar(max))
 
 
 clamp = clip
@@ -203,6 +203,8 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     along ``dim``, the gradient going to the returned index."""
     if dim is None:
         return amax(x)
+    if x.ndim == 0:  # dim is 0 or −1; the value itself, at index 0
+        return MaxResult(amax(x, dim), argmax(x, dim))
     indices = argmax(x, dim, keepdim=True)
     values = gather(x, dim, indices)
     if not keepdim:
@@ -214,6 +216,8 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """As ``torch.min``: the overall minimum, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amin(x)
+    if x.ndim == 0:  # dim is 0 or −1; the value itself, at index 0
+        return MaxResult(amin(x, dim), argmin(x, dim))
     indices = argmin(x, dim, keepdim=True)
     values = gather(x, dim, indices)
     if not keepdim:
@@ -233,8 +237,8 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1) -> Tensor:
-    """Standard deviation √var."""
-    return sqrt(var(x, dim, keepdim, correction=correction))
+    """Standard deviation √var (its gradient is 0 where it is 0, as in PyTorch)."""
+    return Std.apply(x, axis=dim, keepdims=keepdim, correction=correction)
 
 
 def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -244,14 +248,20 @@ def logsumexp(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 def argmax(x: TensorLike, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (over the flattened tensor when ``dim`` is None); int64, no grad."""
-    data = x.data if isinstance(x, Tensor) else x
-    return Tensor._wrap(data.argmax(axis=dim, keepdims=keepdim).astype(np.int64))
+    return _arg_reduce(x, dim, keepdim, "argmax")
 
 
 def argmin(x: TensorLike, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the minimum; int64, no grad."""
+    return _arg_reduce(x, dim, keepdim, "argmin")
+
+
+def _arg_reduce(x: TensorLike, dim: int | None, keepdim: bool, name: str) -> Tensor:
     data = x.data if isinstance(x, Tensor) else x
-    return Tensor._wrap(data.argmin(axis=dim, keepdims=keepdim).astype(np.int64))
+    if data.ndim == 0:  # as in PyTorch, dim may be 0 or −1, and the only index is 0
+        normalize_axis(dim, 0)
+        return Tensor._wrap(getattr(data.reshape(1), name)().astype(np.int64))
+    return Tensor._wrap(getattr(data, name)(axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 # ------------------------------------------------------------------ shape
@@ -299,7 +309,12 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim…end_dim into one."""
     if x.ndim == 0:
         return reshape(x, (1,))
+    for d in (start_dim, end_dim):
+        if not -x.ndim <= d < x.ndim:
+            raise IndexError(f"flatten: dim {d} out of range for a tensor with {x.ndim} dims")
     start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(x, x.shape[:start] + (_prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
 
 
@@ -331,6 +346,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
         sizes = [builtins.min(step, n - s) for s in range(0, n, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        if builtins.any(size < 0 for size in sizes):
+            raise ValueError(f"split: sections {sizes} must not be negative")
         if builtins.sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} do not add up to dim {dim}'s size {n}")
     out, start = [], 0

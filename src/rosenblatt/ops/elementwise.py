@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
+
+DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default dtype, and rosenblatt's
 
 
 class Add(Function):
     """y = a + b;  da = dy,  db = dy."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        return a + b
+        return _promote(a + b, a, b)
 
     def backward(self, dy: Any) -> Any:
         return dy, dy
@@ -23,7 +27,7 @@ class Sub(Function):
     """y = a − b;  da = dy,  db = −dy."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        return a - b
+        return _promote(a - b, a, b)
 
     def backward(self, dy: Any) -> Any:
         return dy, (-dy if self.parents[1] is not None else None)
@@ -34,7 +38,7 @@ class Mul(Function):
 
     def forward(self, a: Any, b: Any) -> Any:
         self.save_for_backward(a, b)
-        return a * b
+        return _promote(a * b, a, b)
 
     def backward(self, dy: Any) -> Any:
         a, b = self.saved_tensors
@@ -47,7 +51,7 @@ class Div(Function):
     """y = a / b;  da = dy / b,  db = −dy · a / b² = −dy · y / b."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        y = a / b
+        y = _promote(a / b, a, b)
         self.save_for_backward(b, y)
         return y
 
@@ -72,7 +76,7 @@ class Pow(Function):
     """y = aᵇ;  da = dy · b · aᵇ⁻¹ (0 where b = 0),  db = dy · y · ln a (0 where a = 0, b ≥ 0)."""
 
     def forward(self, a: Any, b: Any) -> Any:
-        y = a**b
+        y = _promote(a**b, a, b)
         self.save_for_backward(a, b, y)
         return y
 
@@ -86,7 +90,9 @@ class Pow(Function):
             else:
                 da = xp.where(b == 0, 0.0, dy * b * a ** (b - 1)).astype(dy.dtype, copy=False)
         if self.parents[1] is not None:
-            with_log = dy * y * xp.log(xp.where(a == 0, 1.0, a))
+            # ln 0 = −inf is kept: where a = 0 and b < 0, y = inf and db = dy · inf · (−inf)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                with_log = dy * (y * xp.log(a))
             db = xp.where((a == 0) & (b >= 0), 0.0, with_log).astype(dy.dtype, copy=False)
         return da, db
 
@@ -153,7 +159,7 @@ class Clip(Function):
         if hi is not None:
             inside &= x <= hi
         self.save_for_backward(inside)
-        return xp.clip(x, lo, hi)
+        return _promote(xp.clip(x, lo, hi), x)
 
     def backward(self, dy: Any) -> Any:
         (inside,) = self.saved_tensors
@@ -165,7 +171,7 @@ class Maximum(Function):
 
     def forward(self, a: Any, b: Any) -> Any:
         xp = get_array_module(a)
-        y = xp.maximum(a, b)
+        y = _promote(xp.maximum(a, b), a, b)
         self.save_for_backward(a, b)
         return y
 
@@ -182,7 +188,7 @@ class Minimum(Function):
 
     def forward(self, a: Any, b: Any) -> Any:
         xp = get_array_module(a)
-        y = xp.minimum(a, b)
+        y = _promote(xp.minimum(a, b), a, b)
         self.save_for_backward(a, b)
         return y
 
@@ -200,7 +206,7 @@ class Where(Function):
     def forward(self, cond: Any, a: Any, b: Any) -> Any:
         xp = get_array_module(cond)
         self.save_for_backward(cond)
-        return xp.where(cond, a, b)
+        return _promote(xp.where(cond, a, b), a, b)
 
     def backward(self, dy: Any) -> Any:
         (cond,) = self.saved_tensors
@@ -234,6 +240,22 @@ class ToDevice(Function):
         from ..backend import move
 
         return move(dy, self.in_device)
+
+
+def _promote(out: Any, *inputs: Any) -> Any:
+    """Give ``out`` PyTorch's result dtype where NumPy's differs: floating arrays win over integer
+    ones (float32 · int64 stays float32, NumPy would make float64), and a floating result made
+    from integers only (int / int, int + 0.5) is float32, the default dtype."""
+    dtype = getattr(out, "dtype", None)
+    if dtype is None or dtype.kind != "f":
+        return out
+    for x in inputs:  # the common case: the result already has an input's dtype
+        x_dtype = getattr(x, "dtype", None)  # (None must not be compared: dtype(None) is float64)
+        if x_dtype is not None and x_dtype == dtype:
+            return out
+    floats = [x.dtype for x in inputs if hasattr(x, "dtype") and x.dtype.kind == "f"]
+    want = np.result_type(*floats) if floats else DEFAULT_FLOAT
+    return out if dtype == want else out.astype(want)
 
 
 def _same_dtype(g: Any, like: Any) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
 
@@ -20,13 +22,23 @@ def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
         a = int(a)
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise IndexError(f"dimension {a} is out of range for a tensor with {ndim} dims")
-        out.append(a % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+        a %= max(ndim, 1)
+        if a in out:
+            raise ValueError(f"dim {a} appears multiple times in the list of dims")
+        out.append(a)
+    if ndim == 0:  # a 0-d tensor takes dim 0 or −1 (as in PyTorch) but has no axis to reduce
+        return ()
+    return tuple(sorted(out))
 
 
 def keepdims_shape(shape: tuple, axes: tuple[int, ...]) -> tuple[int, ...]:
     """``shape`` with every reduced axis set to 1: the shape of ``dy`` with keepdims."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _drop_axes(y: Any, axes: tuple[int, ...]) -> Any:
+    """``y``, computed with keepdims, without its reduced axes."""
+    return y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
 
 
 class Sum(Function):
@@ -67,7 +79,7 @@ class AMax(Function):
         self.axes = normalize_axis(axis, x.ndim)
         y = x.max(axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        return y if keepdims else _drop_axes(y, self.axes)
 
     def backward(self, dy: Any) -> Any:
         x, y = self.saved_tensors
@@ -81,7 +93,7 @@ class AMin(Function):
         self.axes = normalize_axis(axis, x.ndim)
         y = x.min(axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        return y if keepdims else _drop_axes(y, self.axes)
 
     def backward(self, dy: Any) -> Any:
         x, y = self.saved_tensors
@@ -95,18 +107,48 @@ def _share_among_ties(x: Any, y: Any, dy: Any, axes: tuple[int, ...]) -> Any:
 
 
 class LogSumExp(Function):
-    """y = m + ln Σ exp(x − m), m = max x (stable for any x);  dx = dy · exp(x − y) = dy · softmax(x)."""
+    """y = m + ln Σ exp(x − m), m = max x (stable for any x);
+    dx = dy · exp(x − y) = dy · softmax(x)."""
 
     def forward(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         xp = get_array_module(x)
         self.axes = normalize_axis(axis, x.ndim)
         m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # an empty or all −inf slice: ln 0 = −inf
+            y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         self.save_for_backward(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        return y if keepdims else _drop_axes(y, self.axes)
 
     def backward(self, dy: Any) -> Any:
         x, y = self.saved_tensors
         xp = get_array_module(x)
         return dy.reshape(y.shape) * xp.exp(x - y)
+
+
+class Std(Function):
+    """y = √(Σ_axes (x − x̄)² / d), d = max(n − correction, 0), n = number of reduced elements;
+    dx = dy · (x − x̄) / (d · y), and 0 where y = 0 (as in PyTorch, rather than the 0 · ∞ = nan
+    that composing √ with the variance would give for a constant slice)."""
+
+    def forward(
+        self, x: Any, axis: Any = None, keepdims: bool = False, correction: int = 1
+    ) -> Any:
+        xp = get_array_module(x)
+        self.axes = normalize_axis(axis, x.ndim)
+        n = 1
+        for a in self.axes:
+            n *= x.shape[a]
+        self.denom = max(n - correction, 0)
+        centred = x - x.mean(axis=self.axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = xp.sqrt((centred * centred).sum(axis=self.axes, keepdims=True) / self.denom)
+        self.save_for_backward(centred, y)
+        return y if keepdims else _drop_axes(y, self.axes)
+
+    def backward(self, dy: Any) -> Any:
+        centred, y = self.saved_tensors
+        xp = get_array_module(dy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = dy.reshape(y.shape) / (self.denom * y)
+        return centred * xp.where(y == 0, 0, scale)
