@@ -87,7 +87,13 @@ from .gradcheck import GradcheckError, gradcheck
 from .random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
 
-from . import nn  # noqa: E402,F401  (after Tensor: nn builds on it)
+from . import checkpoint, metrics, nn  # noqa: E402,F401  (after Tensor: they build on it)
+from .checkpoint import (  # noqa: E402,F401
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 float16 = np.float16
 float32 = np.float32
