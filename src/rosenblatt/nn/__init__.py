@@ -1,7 +1,7 @@
 """``rosenblatt.nn``: modules, layers, activations, losses, initialisers, regularisers and the
 Sequential and Functional models."""
 
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .layers.activation import *  # noqa: F403
 from .layers.dropout import *  # noqa: F403
