@@ -134,17 +134,25 @@ class Function:
         fn._saved = ()
         fn.retained = None
         args = []
+        parents = []
         record = False
         device = None
-        for x in inputs:
+        for x in inputs:  # one pass: the arrays for forward and the graph links for backward
             if isinstance(x, Tensor):
                 args.append(x.data)
                 if x.requires_grad:
                     record = True
+                    node = x._node
+                    parents.append(x if node is None else node)
+                else:
+                    parents.append(None)
                 if _multi_device:
                     device = _check_device(cls, x, device)
             else:
+                if isinstance(x, _np.generic):  # NumPy scalars act as Python numbers: they must
+                    x = x.item()  # not promote float32 to float64
                 args.append(x)
+                parents.append(None)
         try:
             out = fn.forward(*args, **kwargs)
         except ValueError as err:
@@ -157,13 +165,6 @@ class Function:
         result.grad = None
         result._retains_grad = False
         if record and _grad_enabled:
-            parents = []
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    node = x._node
-                    parents.append(x if node is None else node)
-                else:
-                    parents.append(None)
             fn.parents = tuple(parents)
             fn.out_shape = out.shape
             fn.out_dtype = out.dtype

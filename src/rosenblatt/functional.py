@@ -45,22 +45,22 @@ TensorLike = Any  # a Tensor, an array or a Python number
 
 def add(a: TensorLike, b: TensorLike) -> Tensor:
     """a + b (broadcasting)."""
-    return Add.apply(_scalar(a), _scalar(b))
+    return Add.apply(a, b)
 
 
 def sub(a: TensorLike, b: TensorLike) -> Tensor:
     """a − b (broadcasting)."""
-    return Sub.apply(_scalar(a), _scalar(b))
+    return Sub.apply(a, b)
 
 
 def mul(a: TensorLike, b: TensorLike) -> Tensor:
     """a · b elementwise (broadcasting)."""
-    return Mul.apply(_scalar(a), _scalar(b))
+    return Mul.apply(a, b)
 
 
 def div(a: TensorLike, b: TensorLike) -> Tensor:
     """a / b elementwise (broadcasting)."""
-    return Div.apply(_scalar(a), _scalar(b))
+    return Div.apply(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -70,7 +70,7 @@ def neg(x: Tensor) -> Tensor:
 
 def pow(a: TensorLike, b: TensorLike) -> Tensor:
     """aᵇ elementwise; either may be a number."""
-    return Pow.apply(_scalar(a), _scalar(b))
+    return Pow.apply(a, b)
 
 
 def exp(x: Tensor) -> Tensor:
@@ -105,18 +105,21 @@ clamp = clip
 
 def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise max(a, b); ties split the gradient evenly."""
-    return Maximum.apply(_scalar(a), _scalar(b))
+    return Maximum.apply(a, b)
 
 
 def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise min(a, b); ties split the gradient evenly."""
-    return Minimum.apply(_scalar(a), _scalar(b))
+    return Minimum.apply(a, b)
 
 
 def where(condition: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """a where ``condition`` is true, else b (all three broadcast)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    return Where.apply(cond, _scalar(a), _scalar(b))
+    if isinstance(condition, Tensor):
+        cond = condition.data
+    else:  # a NumPy/CuPy array stays where it is; lists and bools become NumPy arrays
+        cond = condition if hasattr(condition, "shape") else np.asarray(condition)
+    return Where.apply(cond, a, b)
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
