@@ -87,7 +87,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
 
-from . import checkpoint, metrics, nn, optim  # noqa: E402,F401  (after Tensor: they build on it)
+from . import callbacks, checkpoint, metrics, nn, optim, training  # noqa: E402,F401  (after Tensor)
 from .checkpoint import (  # noqa: E402,F401
     CheckpointError,
     latest_checkpoint,
