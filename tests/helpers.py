@@ -50,13 +50,13 @@ def check_op(
     rtol = r_tol if rtol is None else rtol
 
     ours = [rb.tensor(x, requires_grad=f) if isinstance(x, np.ndarray) else x
-            for x, f in zip(inputs, flags)]
+            for x, f in zip(inputs, flags, strict=True)]
     theirs = [torch.tensor(x, requires_grad=f) if isinstance(x, np.ndarray) else x
-              for x, f in zip(inputs, flags)]
+              for x, f in zip(inputs, flags, strict=True)]
     y_ours = _as_list(rb_fn(*ours))
     y_theirs = _as_list(torch_fn(*theirs))
     assert len(y_ours) == len(y_theirs), "different number of outputs"
-    for k, (a, b) in enumerate(zip(y_ours, y_theirs)):
+    for k, (a, b) in enumerate(zip(y_ours, y_theirs, strict=True)):
         b_np = b.detach().numpy()
         assert a.shape == tuple(b_np.shape), f"output {k}: shape {a.shape} != torch {b_np.shape}"
         assert a.dtype == b_np.dtype, f"output {k}: dtype {a.dtype} != torch {b_np.dtype}"
@@ -67,7 +67,7 @@ def check_op(
 
     gen = rng(seed + 1)
     loss_ours, loss_theirs = None, None
-    for a, b in zip(y_ours, y_theirs):
+    for a, b in zip(y_ours, y_theirs, strict=True):
         if not (a.requires_grad and b.requires_grad):
             continue
         g = gen.standard_normal(a.shape).astype(a.dtype)
@@ -78,7 +78,7 @@ def check_op(
     assert loss_ours is not None, "no output requires grad"
     loss_ours.backward()
     loss_theirs.backward()
-    for i, (a, b, f) in enumerate(zip(ours, theirs, flags)):
+    for i, (a, b, f) in enumerate(zip(ours, theirs, flags, strict=True)):
         if not f:
             continue
         g_theirs = np.zeros(tuple(b.shape)) if b.grad is None \

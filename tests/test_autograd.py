@@ -277,3 +277,16 @@ def test_full_reductions_hold_arrays_not_numpy_scalars():
     s = x.sum()
     s.zero_()
     assert s.item() == 0.0
+
+
+def test_a_backward_with_the_wrong_number_of_gradients_is_named():
+    class Bad(autograd.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, dy):
+            return (dy,)
+
+    y = Bad.apply(rb.ones(2, requires_grad=True), rb.ones(2, requires_grad=True))
+    with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradients for 2 inputs"):
+        y.sum().backward()

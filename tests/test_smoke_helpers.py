@@ -1,7 +1,5 @@
 import numpy as np
 import torch
-
-import rosenblatt as rb
 from helpers import check_gradcheck, check_op, rng
 
 

@@ -70,7 +70,7 @@ def test_manual_seed_makes_random_ops_reproducible():
     a = (rb.randn(3, 4).data.copy(), rb.rand(5).data.copy(), rb.randint(0, 9, (4,)).data.copy())
     rb.manual_seed(123)
     b = (rb.randn(3, 4).data, rb.rand(5).data, rb.randint(0, 9, (4,)).data)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)
     rb.manual_seed(124)
     assert not np.array_equal(rb.randn(3, 4).data, a[0])

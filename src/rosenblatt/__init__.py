@@ -11,9 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import autograd  # noqa: I001  (autograd first: it completes the Tensor import cycle)
+from . import (  # noqa: E402,F401  (after Tensor)
+    autograd,  # noqa: I001  (autograd first: it completes the Tensor import cycle)
+    callbacks,
+    checkpoint,
+    metrics,
+    nn,
+    optim,
+    training,
+)
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import cuda_is_available
+from .checkpoint import (  # noqa: E402,F401
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .creation import (
     arange,
     empty,
@@ -86,14 +100,6 @@ from .functional import (
 from .gradcheck import GradcheckError, gradcheck
 from .random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
-
-from . import callbacks, checkpoint, metrics, nn, optim, training  # noqa: E402,F401  (after Tensor)
-from .checkpoint import (  # noqa: E402,F401
-    CheckpointError,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
 
 float16 = np.float16
 float32 = np.float32

@@ -16,10 +16,10 @@ gradient of the loss with respect to the output, into one gradient per input (th
 from __future__ import annotations
 
 import weakref
-
-import numpy as _np
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import numpy as _np
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -278,9 +278,14 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             dxs = node.backward(dy)
             if type(dxs) is not tuple:
                 dxs = (dxs,)
+            if len(dxs) != len(parents):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(dxs)} gradients for "
+                    f"{len(parents)} inputs"
+                )
         else:  # no gradient reached this node (every consumer sent None)
             dxs = (None,) * len(parents)
-        for p, dx in zip(parents, dxs):
+        for p, dx in zip(parents, dxs, strict=True):
             if p is None:
                 continue
             if isinstance(p, Tensor):

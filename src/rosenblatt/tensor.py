@@ -192,7 +192,9 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors convert, this has shape {self.shape}")
+            raise ValueError(
+                f"item(): only one-element tensors convert, this has shape {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self) -> Any:

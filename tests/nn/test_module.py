@@ -51,7 +51,7 @@ def test_loading_torch_weights_gives_torch_outputs_and_gradients():
     np.testing.assert_allclose(y_ours.detach().numpy(), y_theirs.detach().numpy(), atol=1e-6)
     y_ours.sum().backward()
     y_theirs.sum().backward()
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
         np.testing.assert_allclose(p.grad, q.grad.numpy(), atol=1e-5, err_msg=name)
 
 
@@ -66,7 +66,8 @@ def test_strict_loading_names_missing_unexpected_and_mismatched_keys():
     assert result.missing_keys == ["fc1.bias"] and result.unexpected_keys == ["extra.weight"]
     state = dict(model.state_dict())
     state["fc2.weight"] = rb.zeros(5, 5)
-    with pytest.raises(RuntimeError, match=r"fc2.weight: checkpoint has shape \(5, 5\), the model \(2, 3\)"):
+    expected = r"fc2.weight: checkpoint has shape \(5, 5\), the model \(2, 3\)"
+    with pytest.raises(RuntimeError, match=expected):
         model.load_state_dict(state, strict=False)
 
 

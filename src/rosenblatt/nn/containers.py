@@ -69,7 +69,7 @@ class Sequential(Module):
         entries = config["layers"]
         layers = [layer_from_config(c) for c in entries]
         if entries and all("name" in c for c in entries):
-            return cls(OrderedDict((c["name"], m) for c, m in zip(entries, layers)))
+            return cls(OrderedDict((c["name"], m) for c, m in zip(entries, layers, strict=True)))
         return cls(layers)
 
 
