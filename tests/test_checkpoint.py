@@ -434,3 +434,15 @@ def test_kill_the_writer_at_a_random_moment(tmp_path):
                 continue
             check_consistent(load_checkpoint(directory / entry))
     assert time.monotonic() - started < 20
+
+
+def test_checkpoint_gets_the_mode_of_a_plain_file(tmp_path):
+    import os
+
+    import rosenblatt as rb
+
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    path = tmp_path / "ck.npz"
+    rb.save_checkpoint(path, {"a": 1})
+    assert os.stat(path).st_mode & 0o777 == os.stat(plain).st_mode & 0o777

@@ -110,4 +110,5 @@ bool_ = np.bool_
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# ``io`` stays out of ``from rosenblatt import *``: it would shadow the standard library's io.
+__all__ = [name for name in dir() if not name.startswith("_") and name != "io"]

@@ -29,7 +29,7 @@ OrderedDicts as dicts (order kept); tuples stay tuples. Object arrays cannot be 
 (``.<name>.XXXX.tmp``), flushed and fsynced, then renamed onto ``path`` with ``os.replace`` (atomic
 on POSIX and Windows) and the directory is fsynced. A crash at any moment leaves either the old
 checkpoint or the new one, never a torn file; on an error the temporary file is removed. The
-file has the temporary file's permissions (0600: readable by its owner only).
+file gets the mode a plain ``open`` would give it (0666 less the umask).
 
 **Nobody gets in.** ``load_checkpoint`` reads with ``np.load(allow_pickle=False)``: a file holding
 pickled objects is refused, never unpickled. The header is checked (format, version, the dtype and
@@ -48,8 +48,8 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -211,21 +211,37 @@ def save_checkpoint(path: str | os.PathLike[str], tree: Mapping[str, Any],
     header_bytes = json.dumps(header, allow_nan=False, ensure_ascii=False).encode("utf-8")
     members = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8), **encoder.arrays}
 
+    atomic_write(path, lambda f: _write_npz(f, members, compress))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(file)`` on a temporary file in ``path``'s directory, flush and fsync it, give
+    it the mode a plain ``open`` would (0666 less the umask), then rename it onto ``path`` with
+    ``os.replace`` (atomic) and fsync the directory. On any error the temporary file is removed
+    and an existing ``path`` is untouched: a reader sees the old file or the new one, never half.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     tmp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.",
                                       suffix=".tmp", delete=False)
     try:
         with tmp:
-            _write_npz(tmp, members, compress)
+            write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp.name, 0o666 & ~_umask())
         os.replace(tmp.name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp.name)
         raise
     _fsync_directory(directory)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_npz(file: Any, members: Mapping[str, np.ndarray], compress: bool) -> None:
