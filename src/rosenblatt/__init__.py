@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import (  # noqa: E402,F401  (after Tensor)
-    autograd,  # noqa: I001  (autograd first: it completes the Tensor import cycle)
+from . import (  # autograd first: importing it completes the autograd ↔ tensor cycle
+    autograd,
     callbacks,
     checkpoint,
+    data,
+    io,
     metrics,
     nn,
     optim,
@@ -98,6 +100,7 @@ from .functional import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .io import UnsafePickleError, WeightsFormatError, load_weights, save_weights
 from .random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
 
