@@ -110,7 +110,16 @@ class CrossEntropy(Function):
         eps = float(label_smoothing)
         self.x_shape, self.t_shape, self.reduction, self.eps = x.shape, t.shape, reduction, eps
         self.index = t.dtype.kind in "iu"
-        if self.index:
+        self.plain = False
+        if self.index and weight is None and not eps:
+            y = t.reshape(-1)
+            self.plain = bool((y != ignore_index).all())
+        if self.plain:  # the common case, q = one-hot: l_i = −log p_{i, y_i}, D = M
+            loss = -logp[xp.arange(M), y]
+            self.denom = z.dtype.type(M)
+            self.save_for_backward(logp, y)
+            out_shape = t.shape
+        elif self.index:
             y, keep, wy = pick_weights(t, weight, ignore_index, z.dtype)
             loss = -(1 - eps) * wy * logp[xp.arange(M), y]
             if eps:
@@ -137,6 +146,12 @@ class CrossEntropy(Function):
         eps = self.eps
         g = element_grad(dy, self.reduction, self.denom, self.loss_shape)
         g = g.reshape(-1, 1) if g.ndim else g  # (M, 1) or a scalar
+        if self.plain:  # dx_i = g_i (p_i − onehot(y_i))
+            logp, y = self.saved_tensors
+            dz = xp.exp(logp)
+            dz[xp.arange(dz.shape[0]), y] -= 1
+            dz *= g
+            return classes_back(dz, self.x_shape), None
         if self.index:
             logp, y, keep, wy, weight = self.saved_tensors
             M, C = logp.shape

@@ -1,0 +1,486 @@
+"""LSTM training throughput: rosenblatt against PyTorch eager on the CPU.
+
+What is measured
+    One training step of a one-layer LSTM (input 32, hidden 128) over sequences of 50 steps in
+    batches of 64, a linear head on the last output, mean-squared-error loss and a plain SGD
+    step (lr 0.01): forward, backward and update, float32, time-major input (T, B, I). Both
+    frameworks start from the same weights (PyTorch's init, copied) and train on the same data;
+    the same Python function drives both. Before timing, one step of each is checked to give the
+    same loss and gradients.
+
+How
+    Interleaved in one process (see ``/work/shared/PERFORMANCE.md``): every round runs one
+    untimed and then ``steps`` timed training steps of each framework, alternating which goes
+    first, after a warm-up;
+    ``gc.collect(); gc.freeze()`` after the warm-up takes the import-time objects out of the
+    GC's scans (as in ``overhead.py``). Per round, steps/s for each framework; we quote the
+    medians with their interquartile range and the median of the per-round ratios
+    rosenblatt/PyTorch (steps/s), the number the ≥ 1.0× target is about.
+    ``torch.set_num_threads(2)``; NumPy's BLAS uses its default (2 threads here). With
+    ``threadpoolctl`` installed, a second, shorter measurement pins both to one thread.
+
+Profile
+    One more run with every NumPy call inside the LSTM op counted and timed (the op's module is
+    given a counting stand-in for NumPy): calls per training step and per time step, and the
+    time split into the per-step GEMMs, the whole-sequence GEMMs, the transcendental ufuncs
+    (exp, tanh), the other elementwise ufuncs, allocation, and what is left inside the op
+    (Python: the loop, slicing) — then the time outside the op (head, loss, autograd walk, SGD).
+
+Run ``python3 benchmarks/lstm.py`` (under a minute) to print the tables and write the ``lstm``
+section of BENCHMARKS.md; ``--quick`` is a few-second smoke run that only prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import textwrap
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import rosenblatt as rb
+from rosenblatt import nn
+from rosenblatt.nn import functional as F
+from rosenblatt.ops import rnn as rnn_ops
+
+if __package__ in (None, ""):  # run as a script: make the `benchmarks` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.report import (  # noqa: E402
+    BENCHMARKS_MD,
+    cpu_pressure_seconds,
+    format_machine_info,
+    write_section,
+)
+
+SECTION = "lstm"
+TARGET_RATIO = 1.0  # from the issue: at least PyTorch's training steps/s
+THREADS = 2
+SEQ, BATCH, INPUT, HIDDEN = 50, 64, 32, 128
+LR = 0.01
+
+# ----------------------------------------------------------------------------------------------
+# the workload, once per framework
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trainer:
+    """A model, its optimiser and one batch, behind one ``step()``."""
+
+    name: str
+    step: Callable[[], float]  # one training step; returns the loss
+    grads: Callable[[], dict[str, np.ndarray]]  # the parameters' gradients, by torch's names
+
+
+def make_trainers(seed: int = 0, seq: int = SEQ, batch: int = BATCH) -> tuple[Trainer, Trainer]:
+    """rosenblatt and torch trainers with identical weights and data."""
+    torch.manual_seed(seed)
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((seq, batch, INPUT)).astype(np.float32)
+    y = g.standard_normal((batch, 1)).astype(np.float32)
+
+    t_lstm, t_head = torch.nn.LSTM(INPUT, HIDDEN), torch.nn.Linear(HIDDEN, 1)
+    r_lstm, r_head = nn.LSTM(INPUT, HIDDEN), nn.Linear(HIDDEN, 1)
+    r_lstm.load_state_dict(t_lstm.state_dict())
+    r_head.load_state_dict(t_head.state_dict())
+    t_params = [*t_lstm.parameters(), *t_head.parameters()]
+    r_params = [*r_lstm.parameters(), *r_head.parameters()]
+    t_opt = torch.optim.SGD(t_params, lr=LR)
+    r_opt = rb.optim.SGD(r_params, lr=LR)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    xr, yr = rb.tensor(x), rb.tensor(y)
+
+    def torch_step() -> float:
+        out, _ = t_lstm(xt)
+        loss = torch.nn.functional.mse_loss(t_head(out[-1]), yt)
+        t_opt.zero_grad()
+        loss.backward()
+        t_opt.step()
+        return loss.item()
+
+    def rb_step() -> float:
+        out, _ = r_lstm(xr)
+        loss = F.mse_loss(r_head(out[-1]), yr)
+        r_opt.zero_grad()
+        loss.backward()
+        r_opt.step()
+        return loss.item()
+
+    names = [f"lstm.{n}" for n, _ in t_lstm.named_parameters()] + \
+        [f"head.{n}" for n, _ in t_head.named_parameters()]
+
+    def torch_grads() -> dict[str, np.ndarray]:
+        return {n: p.grad.numpy().copy() for n, p in zip(names, t_params, strict=True)}
+
+    def rb_grads() -> dict[str, np.ndarray]:
+        return {n: np.array(p.grad) for n, p in zip(names, r_params, strict=True)}
+
+    return Trainer("rosenblatt", rb_step, rb_grads), Trainer("torch", torch_step, torch_grads)
+
+
+def check_agreement(seq: int = SEQ, batch: int = BATCH) -> float:
+    """One step from the same weights: losses and all gradients must agree (else the race is
+    unfair). Returns the largest relative gradient difference."""
+    ours, theirs = make_trainers(seq=seq, batch=batch)
+    loss_r, loss_t = ours.step(), theirs.step()
+    if abs(loss_r - loss_t) > 1e-5 * max(1.0, abs(loss_t)):
+        raise RuntimeError(f"losses differ: rosenblatt {loss_r}, torch {loss_t}")
+    worst = 0.0
+    g_t = theirs.grads()
+    for name, g in ours.grads().items():
+        scale = max(1e-3, float(np.max(np.abs(g_t[name]))))
+        worst = max(worst, float(np.max(np.abs(g - g_t[name]))) / scale)
+    if not worst <= 1e-3:
+        raise RuntimeError(f"gradients differ (relative {worst:.2e}): the benchmark would compare "
+                           "different computations")
+    return worst
+
+
+# ----------------------------------------------------------------------------------------------
+# timing
+# ----------------------------------------------------------------------------------------------
+
+
+def measure(rounds: int = 31, steps: int = 5, warmup: int = 3, seq: int = SEQ,
+            batch: int = BATCH) -> dict[str, list[float]]:
+    """Steps/s per round for each framework, interleaved (alternating which goes first). Each
+    framework's block starts with one untimed step: the other framework's worker threads (torch's
+    OpenMP pool, NumPy's OpenBLAS pool) may still be spinning right after a switch, and that
+    transient would be charged to whichever framework runs second."""
+    trainers = make_trainers(seq=seq, batch=batch)
+    rates: dict[str, list[float]] = {tr.name: [] for tr in trainers}
+    for _ in range(warmup):
+        for tr in trainers:
+            tr.step()
+    gc.collect()
+    gc.freeze()
+    try:
+        for r in range(rounds):
+            order = trainers if r % 2 == 0 else trainers[::-1]
+            for tr in order:
+                tr.step()  # untimed: the switch from the other framework's thread pool
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    tr.step()
+                rates[tr.name].append(steps / (time.perf_counter() - t0))
+    finally:
+        gc.unfreeze()
+    return rates
+
+
+@contextmanager
+def one_thread() -> Iterator[bool]:
+    """Both frameworks on one thread (NumPy's BLAS through threadpoolctl); yields False, and
+    changes nothing, when threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield False
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield True
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    q1: float
+    q3: float
+
+    @staticmethod
+    def of(values: Sequence[float]) -> Spread:
+        if len(values) == 1:
+            return Spread(values[0], values[0], values[0])
+        q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return Spread(med, q1, q3)
+
+
+@dataclass(frozen=True)
+class Summary:
+    rb: Spread  # steps/s
+    torch: Spread
+    ratio: Spread  # per-round rosenblatt / torch, steps/s
+    ratio_of_means: float
+
+
+def summarize(rates: dict[str, list[float]]) -> Summary:
+    mine, theirs = rates["rosenblatt"], rates["torch"]
+    ratios = [m / t for m, t in zip(mine, theirs, strict=True)]
+    mean_step_torch = statistics.fmean(1 / t for t in theirs)
+    mean_step_rb = statistics.fmean(1 / m for m in mine)
+    return Summary(Spread.of(mine), Spread.of(theirs), Spread.of(ratios),
+                   mean_step_torch / mean_step_rb)
+
+
+def format_speed(rows: Sequence[tuple[str, Summary]]) -> str:
+    lines = [
+        "| threads | rosenblatt steps/s | PyTorch steps/s | rosenblatt / PyTorch (median of "
+        "per-round ratios) | ratio of mean step times |",
+        "|---|---|---|---|---|",
+    ]
+    for label, s in rows:
+        lines.append(
+            f"| {label} | {_sp(s.rb)} | {_sp(s.torch)} | {s.ratio.median:.2f}× "
+            f"[{s.ratio.q1:.2f}–{s.ratio.q3:.2f}] | {s.ratio_of_means:.2f}× |"
+        )
+    return "\n".join(lines)
+
+
+def _sp(s: Spread) -> str:
+    return f"{s.median:.1f} [{s.q1:.1f}–{s.q3:.1f}]"
+
+
+def verdict(s: Summary) -> str:
+    met = "met" if round(s.ratio.median, 2) >= TARGET_RATIO else "NOT met"
+    return (f"Target ≥ {TARGET_RATIO:.1f}× PyTorch's training steps/s (median ratio, "
+            f"{THREADS} threads): {s.ratio.median:.2f}× — {met}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# profile: NumPy calls and where the time goes
+# ----------------------------------------------------------------------------------------------
+
+TRANSCENDENTAL = {"exp", "tanh"}
+ALLOCATION = {"empty", "zeros", "ones", "full", "concatenate", "copy"}
+
+
+class CountingNumPy:
+    """Stands in for the ``numpy`` module inside ``rosenblatt.ops.rnn``: every function call is
+    counted and timed under its name (matmuls split into per-step and whole-sequence ones: the
+    per-step ones write a (batch, ·) block)."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.calls: dict[str, int] = defaultdict(int)
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(np, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            key = name
+            if name == "matmul":  # the per-step GEMMs write a (batch, ·) block of a state
+                out = kwargs.get("out")
+                per_step = out is not None and out.ndim == 2 and out.shape[0] == self.batch
+                key = "matmul (per step)" if per_step else "matmul (whole sequence)"
+            t0 = time.perf_counter()
+            out = attr(*args, **kwargs)
+            self.seconds[key] += time.perf_counter() - t0
+            self.calls[key] += 1
+            return out
+
+        return counted
+
+
+@dataclass
+class Profile:
+    steps: int
+    seq: int
+    step_s: float  # mean seconds per training step (instrumented)
+    op_forward_s: float
+    op_backward_s: float
+    forward_calls: dict[str, int]
+    backward_calls: dict[str, int]
+    seconds: dict[str, float]  # by function, summed over forward and backward
+
+
+def profile(steps: int = 10, seq: int = SEQ, batch: int = BATCH) -> Profile:
+    """Count and time the NumPy calls of the LSTM op over ``steps`` training steps."""
+    ours, _ = make_trainers(seq=seq, batch=batch)
+    ours.step()  # warm-up
+    counter = CountingNumPy(batch)
+    op = rnn_ops.LSTMSequence
+    original = (rnn_ops.get_array_module, op.forward, op.backward)
+    phase_s = {"forward": 0.0, "backward": 0.0}
+    phase_calls: dict[str, dict[str, int]] = {}
+
+    def timed(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            before = dict(counter.calls)
+            t0 = time.perf_counter()
+            out = fn(self, *args, **kwargs)
+            phase_s[phase] += time.perf_counter() - t0
+            calls = phase_calls.setdefault(phase, defaultdict(int))
+            for k, v in counter.calls.items():
+                calls[k] += v - before.get(k, 0)
+            return out
+
+        return run
+
+    rnn_ops.get_array_module = lambda a: counter  # type: ignore[assignment]
+    op.forward = timed(original[1], "forward")  # type: ignore[method-assign]
+    op.backward = timed(original[2], "backward")  # type: ignore[method-assign]
+    try:
+        gc.collect()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            ours.step()
+        total = time.perf_counter() - t0
+    finally:
+        rnn_ops.get_array_module, op.forward, op.backward = original  # type: ignore[method-assign]
+    return Profile(steps, seq, total / steps, phase_s["forward"] / steps,
+                   phase_s["backward"] / steps,
+                   {k: v // steps for k, v in phase_calls["forward"].items()},
+                   {k: v // steps for k, v in phase_calls["backward"].items()},
+                   {k: v / steps for k, v in counter.seconds.items()})
+
+
+def format_profile(p: Profile) -> list[str]:
+    """The profile as markdown paragraphs: the call counts, then the time table."""
+    seq = p.seq
+    fwd, bwd = sum(p.forward_calls.values()), sum(p.backward_calls.values())
+    ms = 1e3
+
+    def group(names: Callable[[str], bool]) -> float:
+        return sum(v for k, v in p.seconds.items() if names(k))
+
+    step_gemm = group(lambda k: k == "matmul (per step)")
+    seq_gemm = group(lambda k: k == "matmul (whole sequence)")
+    trans = group(lambda k: k in TRANSCENDENTAL)
+    alloc = group(lambda k: k in ALLOCATION)
+    elementwise = group(lambda k: not k.startswith("matmul") and k not in TRANSCENDENTAL
+                        and k not in ALLOCATION)
+    inside = p.op_forward_s + p.op_backward_s
+    python = inside - (step_gemm + seq_gemm + trans + alloc + elementwise)
+    outside = p.step_s - inside
+    rows = [
+        ("GEMMs, one per time step each way (h Wₕₕᵀ forward, dA Wₕₕ backward)", step_gemm),
+        ("GEMMs over the whole sequence (X Wᵢₕᵀ for all steps; dWᵢₕ, dWₕₕ, db)", seq_gemm),
+        ("transcendental ufuncs (exp for the gates, tanh for the cell)", trans),
+        ("other elementwise ufuncs (add, multiply, subtract, divide, copy)", elementwise),
+        ("allocation (empty, zeros, …)", alloc),
+        ("inside the op, not in NumPy calls (the Python loop, slicing)", python),
+        ("outside the LSTM op (head, loss, autograd walk, slicing nodes, SGD)", outside),
+    ]
+    lines = [
+        f"NumPy calls inside the LSTM op per training step: {fwd} in forward and {bwd} in "
+        f"backward, {fwd + bwd} in all — about {(fwd + bwd) / seq:.0f} per time step "
+        f"(forward {fwd / seq:.1f}, backward {bwd / seq:.1f}, the one-off calls included). "
+        "By function (forward + backward): "
+        + ", ".join(f"{k} {p.forward_calls.get(k, 0) + p.backward_calls.get(k, 0)}"
+                    for k in sorted(set(p.forward_calls) | set(p.backward_calls),
+                                    key=lambda k: -(p.forward_calls.get(k, 0)
+                                                    + p.backward_calls.get(k, 0)))) + ".",
+        f"Where a rosenblatt training step's {p.step_s * ms:.1f} ms go (instrumented run: the "
+        "counting adds about a microsecond per call; the op's forward "
+        f"{p.op_forward_s * ms:.1f} ms, its backward {p.op_backward_s * ms:.1f} ms):",
+    ]
+    table = ["| part | ms per training step | share |", "|---|---|---|"]
+    for label, seconds in rows:
+        table.append(f"| {label} | {seconds * ms:.2f} | {100 * seconds / p.step_s:.0f}% |")
+    return [*lines, "\n".join(table)]
+
+
+# ----------------------------------------------------------------------------------------------
+# the report
+# ----------------------------------------------------------------------------------------------
+
+
+def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings: str,
+                  agreement: float) -> str:
+    flops = 2 * SEQ * BATCH * 4 * HIDDEN * (3 * HIDDEN + 2 * INPUT)
+    parts = [
+        "## LSTM training (`benchmarks/lstm.py`)",
+        "",
+        f"One training step of `LSTM({INPUT}, {HIDDEN})` over {SEQ} time steps, batch {BATCH}, "
+        f"a `Linear({HIDDEN}, 1)` head on the last output, MSE loss, SGD (lr {LR}); float32, "
+        "time-major input; forward + backward + update. Same weights, same data, same Python "
+        "function for both frameworks; before timing, one step of each gave the same loss and "
+        f"gradients (largest relative gradient difference {agreement:.1e}). About "
+        f"{flops / 1e9:.2f} GFLOP of matrix products per step (forward and backward "
+        "recurrences, the input projection and the weight gradients; no input gradient).",
+        "",
+        format_machine_info(),
+        settings,
+        "",
+        format_speed(speed),
+        "",
+        verdict(speed[0][1]),
+        "",
+        "How: the whole sequence through the layer is one autograd node (`ops/rnn.py`, "
+        "`LSTMSequence`): the input projection X Wᵢₕᵀ of all 50 steps is one GEMM before the "
+        "loop; each step is one GEMM h Wₕₕᵀ plus in-place ufuncs on gate-major blocks of arrays "
+        "reused from call to call; the backward pass is one GEMM dA Wₕₕ per step for the carried "
+        "gradient, then one GEMM each for dWᵢₕ and dWₕₕ over the stacked steps.",
+        "",
+        "### Profile",
+        "",
+    ]
+    for paragraph in format_profile(prof):
+        parts += [paragraph, ""]
+    return "\n".join(_wrap(p) for p in parts)
+
+
+def _wrap(paragraph: str) -> str:
+    """Prose wrapped at 100 columns; tables and list items are left as they are."""
+    if paragraph.startswith(("|", "-", "#")) or "\n" in paragraph:
+        return paragraph
+    return textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: short sequences, few rounds; prints but does not write "
+                        "BENCHMARKS.md unless --output is given")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (41)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps per round (5)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"markdown file to write the section into ({BENCHMARKS_MD.name})")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(THREADS)
+    seq, batch = (10, 16) if args.quick else (SEQ, BATCH)
+    rounds = args.rounds or (3 if args.quick else 41)
+    steps = args.steps or (2 if args.quick else 5)
+    warmup = 1 if args.quick else 3
+    start, pressure0 = time.perf_counter(), cpu_pressure_seconds()
+    agreement = check_agreement(seq, batch)
+    speed = [(f"{THREADS} (primary)", summarize(measure(rounds, steps, warmup, seq, batch)))]
+    with one_thread() as pinned:
+        if pinned:
+            single = measure(max(rounds // 2, 3), steps, warmup, seq, batch)
+            speed.append(("1 (both pinned)", summarize(single)))
+    prof = profile(3 if args.quick else 10, seq, batch)
+    elapsed, pressure1 = time.perf_counter() - start, cpu_pressure_seconds()
+    contention = ""
+    if pressure0 is not None and pressure1 is not None:
+        contention = (
+            f" Some task was waiting for a CPU {100 * (pressure1 - pressure0) / elapsed:.0f}% of "
+            "that time (`/proc/pressure/cpu`): a measure of how busy the machine was."
+        )
+    settings = (
+        f"Settings: {warmup} warm-up steps, then {rounds} rounds of 1 untimed + {steps} timed "
+        "steps per framework "
+        f"(half as many rounds for the one-thread line), `torch.set_num_threads({THREADS})`, "
+        f"GC frozen after the warm-up; the whole script took {elapsed:.0f} s.{contention}"
+    )
+    if args.quick:
+        settings += f" QUICK RUN: sequence {seq}, batch {batch} (not the benchmark's sizes)."
+    section = build_section(speed, prof, settings, agreement)
+    print(section)
+    if args.output is not None or not args.quick:
+        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
+        print(f"\nwrote section '{SECTION}' of {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
