@@ -393,6 +393,23 @@ def format_profile(p: Profile) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
+WHY = (
+    "Where the gap is: PyTorch 2.13 runs `nn.LSTM` on this CPU through oneDNN's fused RNN "
+    "primitive (its profiler shows one `aten::mkldnn_rnn_layer` call forward and one "
+    "`mkldnn_rnn_layer_backward` per layer and direction): the gate arithmetic of a step is "
+    "vectorised C++ on both threads. Here the matrix products alone take about half of the step "
+    "(table below) and parallelise only where BLAS does (the small per-step GEMMs gain ~1.4× from "
+    "the second thread); the ~28 NumPy calls per time step for the gates (exp and tanh alone "
+    "cost over 3 ms a step: NumPy's float32 exp runs at ~1.4 ns per element), the Python loop "
+    "around them and the writes of every step's gates and states to memory stay on one thread. "
+    "With both frameworks pinned to one thread the gap is ~7%. Tried and measured without gain "
+    "(each within noise or slower): feature-major states with (4H, H) × (H, B) GEMMs, batched "
+    "per-gate GEMMs, tanh through exp, precomputing the backward's gate products in forward, and "
+    "splitting the batch over two Python threads (the GIL and OpenBLAS's own threads eat the "
+    "gain)."
+)
+
+
 def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings: str,
                   agreement: float) -> str:
     flops = 2 * SEQ * BATCH * 4 * HIDDEN * (3 * HIDDEN + 2 * INPUT)
@@ -419,6 +436,8 @@ def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings:
         "loop; each step is one GEMM h Wₕₕᵀ plus in-place ufuncs on gate-major blocks of arrays "
         "reused from call to call; the backward pass is one GEMM dA Wₕₕ per step for the carried "
         "gradient, then one GEMM each for dWᵢₕ and dWₕₕ over the stacked steps.",
+        "",
+        WHY,
         "",
         "### Profile",
         "",

@@ -286,8 +286,8 @@ def _lengths_plan(name: str, lengths: Any, T: int, B: int
 # ----------------------------------------------------------------------------------------------
 
 
-def _cell_inputs(name: str, x: Tensor, h: Any, W_ih: Tensor, W_hh: Tensor
-                 ) -> tuple[Tensor, bool, int]:
+def _cell_inputs(name: str, x: Tensor, W_ih: Tensor) -> tuple[Tensor, bool, int]:
+    """x as a one-step sequence (1, B, I); whether it was unbatched; B."""
     if x.ndim not in (1, 2) or x.shape[-1] != W_ih.shape[1]:
         raise ValueError(
             f"{name}: expected input of shape (B, {W_ih.shape[1]}) or ({W_ih.shape[1]},), got "
@@ -313,7 +313,7 @@ def rnn_cell(input: Tensor, hx: Tensor | None, W_ih: Tensor, W_hh: Tensor,
              b_ih: Tensor | None = None, b_hh: Tensor | None = None,
              nonlinearity: str = "tanh") -> Tensor:
     """One Elman step h' = φ(x Wᵢₕᵀ + bᵢₕ + h Wₕₕᵀ + bₕₕ): x (B, I) or (I,), h (B, H) → h'."""
-    x, unbatched, B = _cell_inputs("rnn_cell", input, hx, W_ih, W_hh)
+    x, unbatched, B = _cell_inputs("rnn_cell", input, W_ih)
     H = W_hh.shape[1]
     h = _cell_state("rnn_cell", hx, B, H, unbatched, input)
     Y = RNNSequence.apply(x, h, W_ih, W_hh, b_ih, b_hh, nonlinearity=nonlinearity)
@@ -323,7 +323,7 @@ def rnn_cell(input: Tensor, hx: Tensor | None, W_ih: Tensor, W_hh: Tensor,
 def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor] | None, W_ih: Tensor, W_hh: Tensor,
               b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step (c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh c'): x (B, I), hx = (h, c) → (h', c')."""
-    x, unbatched, B = _cell_inputs("lstm_cell", input, hx, W_ih, W_hh)
+    x, unbatched, B = _cell_inputs("lstm_cell", input, W_ih)
     H = W_hh.shape[1]
     h, c = (None, None) if hx is None else hx
     h = _cell_state("lstm_cell", h, B, H, unbatched, input)
@@ -337,7 +337,7 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor] | None, W_ih: Tensor, W_h
 def gru_cell(input: Tensor, hx: Tensor | None, W_ih: Tensor, W_hh: Tensor,
              b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One GRU step h' = (1 − z) ⊙ n + z ⊙ h: x (B, I) or (I,), h (B, H) → h'."""
-    x, unbatched, B = _cell_inputs("gru_cell", input, hx, W_ih, W_hh)
+    x, unbatched, B = _cell_inputs("gru_cell", input, W_ih)
     H = W_hh.shape[1]
     h = _cell_state("gru_cell", hx, B, H, unbatched, input)
     Y = GRUSequence.apply(x, h, W_ih, W_hh, b_ih, b_hh)

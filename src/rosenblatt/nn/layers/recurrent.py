@@ -24,6 +24,14 @@ __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+def _positive_int(layer: str, what: str, value: Any) -> int:
+    """``value`` as an int, refusing bools, fractions and numbers below 1."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    if not ok or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 class _RNNBase(Module):
     """Shared by RNN, LSTM and GRU: parameters, init, config and the call into the functional.
 
@@ -50,15 +58,11 @@ class _RNNBase(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size!r}")
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
         if isinstance(dropout, bool) or not 0.0 <= float(dropout) <= 1.0:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
-        self.num_layers = int(num_layers)
+        self.input_size = _positive_int(name, "input_size", input_size)
+        self.hidden_size = _positive_int(name, "hidden_size", hidden_size)
+        self.num_layers = _positive_int(name, "num_layers", num_layers)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
@@ -226,13 +230,8 @@ class _CellBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError(
-                f"{type(self).__name__}: hidden_size must be a positive integer, got "
-                f"{hidden_size!r}"
-            )
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
+        self.input_size = _positive_int(type(self).__name__, "input_size", input_size)
+        self.hidden_size = _positive_int(type(self).__name__, "hidden_size", hidden_size)
         GH = self.gates * self.hidden_size
         self.weight_ih = Parameter(np.empty((GH, self.input_size), np.float32))
         self.weight_hh = Parameter(np.empty((GH, self.hidden_size), np.float32))
