@@ -21,7 +21,7 @@ What is measured
       larger batch — the NumPy buffers a step allocates (activations, gradients, the float16
       copies of the weights), which NumPy reports to tracemalloc exactly.
 
-Run ``python3 benchmarks/amp.py`` (about 3 minutes) to print the tables and write the ``amp``
+Run ``python3 benchmarks/amp.py`` (about 1.5 minutes) to print the tables and write the ``amp``
 section of BENCHMARKS.md; ``--quick`` is a smoke run that only prints (unless ``--output``).
 """
 
@@ -175,8 +175,8 @@ def format_results(res: dict[str, Any], mem: dict[str, dict[str, float]] | None,
     acc, loss = res["accuracy"], res["loss"]
     rows.append(f"| held-out accuracy ({res['test_samples']:,} samples) | {acc['float32']:.4f} | "
                 f"{acc['mixed']:.4f} | {acc['mixed'] - acc['float32']:+.4f} |")
-    rows.append(f"| training loss, last epoch | {loss['float32']:.4f} | {loss['mixed']:.4f} | "
-                f"{loss['mixed'] - loss['float32']:+.4f} |")
+    rows.append(f"| training loss, last epoch | {loss['float32']:.6f} | {loss['mixed']:.6f} | "
+                f"{loss['mixed'] - loss['float32']:+.1e} |")
     if mem is not None:
         f32, mix = mem["float32"], mem["mixed"]
         rows.append(f"| training's own peak RSS, one epoch | {f32['growth'] * mb:.1f} MB | "

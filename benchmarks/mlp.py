@@ -25,9 +25,12 @@ How
     Everything runs interleaved in one process (see ``/work/shared/PERFORMANCE.md``): each round
     trains ``steps`` batches (a fixed slice of the data, the next slice every round) in each of
     the three, the order going through all six permutations, so each framework goes first equally
-    often. After ``warmup`` rounds, ``gc.collect(); gc.freeze()`` (as ``overhead.py``: with torch
-    imported, full collections would otherwise scan torch's module objects and bill
-    rosenblatt's graph nodes for it), then ``rounds`` timed rounds. We quote samples/s as
+    often. Every timed run starts after a pause (``PAUSE``): OpenBLAS's worker thread keeps
+    spinning on a core for ~0.1 s after NumPy's last matrix product (``idle_spin`` measures it),
+    which would otherwise slow whichever PyTorch run follows a NumPy one. After ``warmup``
+    rounds, ``gc.collect(); gc.freeze()`` (as ``overhead.py``: with torch imported, full
+    collections would otherwise scan torch's module objects and bill rosenblatt's graph nodes
+    for it), then ``rounds`` timed rounds. We quote samples/s as
     median [first quartile – third quartile] over the rounds and the median of the per-round
     ratios. Before any timing, both frameworks must compute the same loss on the first batch from
     the same weights, and again after one SGD step on it (gradients and update agree).
@@ -45,7 +48,7 @@ Memory
     before training (the training's own memory) and the absolute peak of the process (imports,
     the 188 MB data set and training).
 
-Run ``python3 benchmarks/mlp.py`` (about 2–3 minutes) to print the tables and write the ``mlp``
+Run ``python3 benchmarks/mlp.py`` (about 1.5 minutes) to print the tables and write the ``mlp``
 section of BENCHMARKS.md; ``--quick`` is a smoke run of seconds that only prints (unless
 ``--output`` is given).
 """
@@ -519,15 +522,14 @@ def breakdown(n_samples: int = N_SAMPLES, steps: int = 50, rounds: int = 12,
 
 
 def format_breakdown(parts: dict[str, dict[str, float]]) -> str:
-    """Two markdown tables: rosenblatt's step by part, PyTorch's by phase (µs per step)."""
+    """Two markdown tables: rosenblatt's step by part, PyTorch's by phase (µs per step), and a
+    line with the GEMM bound measured in the same rounds."""
     mine, theirs = parts["rosenblatt"], parts["torch"]
     total = mine["total"]
     linear = mine[_PARTS[0][0]] + mine[_PARTS[1][0]]
     named = sum(mine[label] for label, _, _ in _PARTS)
     rows = [
-        ("the 8 GEMMs alone (the bound, same rounds)", mine[GEMM]),
-        ("Linear forward + backward beyond those GEMMs (bias add and gradient, allocation, "
-         "cache misses after a 2-thread GEMM)", linear - mine[GEMM]),
+        ("Linear forward + backward (the 8 GEMMs, bias add, bias gradient)", linear),
         *[(label, mine[label]) for label, _, _ in _PARTS[2:]],
         ("everything else (fit loop, batch gather, autograd walk, Module calls)",
          total - named),
@@ -540,6 +542,9 @@ def format_breakdown(parts: dict[str, dict[str, float]]) -> str:
     lines += [f"| {k} | {v:,.0f} | {100 * v / t_total:.0f}% |" for k, v in theirs.items()
               if k != "total"]
     lines.append(f"| **total** | **{t_total:,.0f}** | 100% |")
+    lines += ["", f"The 8 GEMMs alone, measured in the same rounds: {mine[GEMM]:,.0f} µs per step "
+              f"({100 * mine[GEMM] / total:.0f}% of rosenblatt's step, "
+              f"{100 * mine[GEMM] / t_total:.0f}% of PyTorch's)."]
     return "\n".join(lines)
 
 
@@ -694,6 +699,11 @@ def verdict(s: Summary, mem: dict[str, dict[str, float]] | None) -> str:
     speed = s.ratio.median
     parts = [f"Targets (issue 4): throughput ≥ {TARGET_SPEED}× PyTorch's: {speed:.2f}×, "
              f"{_met(round(speed, 2) >= TARGET_SPEED)}"]
+    if round(speed, 2) < TARGET_SPEED:
+        outside = 1.0 - s.speed["rosenblatt"].median / s.speed[GEMM].median
+        parts[0] += (f" — a NumPy step that did nothing but its 8 matrix products would reach "
+                     f"{s.bound.median:.2f}× (the bound), and rosenblatt spends "
+                     f"{100 * outside:.0f}% of its step outside them (breakdown below)")
     if mem is not None:
         peak = mem["rosenblatt"]["process_peak"] / mem["torch"]["process_peak"]
         own = mem["rosenblatt"]["growth"] / mem["torch"]["growth"]
@@ -707,9 +717,50 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-# What was tried while optimising the training path, each measured A/B, interleaved in one
-# process (median of per-round step-time ratios); kept here so a rerun does not lose it.
+# What was tried while optimising the training path (issue 4), measured once, by hand, on this
+# machine; kept in the section so a rerun does not lose it. "A/B" = both variants of rosenblatt
+# interleaved in one process, 24–80 rounds of 20–50 steps, median [IQR] of the per-round ratios
+# of step times (< 1 is faster).
 OPTIMISATION_NOTES = """\
+### What was tried (measured by hand while optimising; not rerun by this script)
+
+A/B: the two variants of rosenblatt interleaved in one process, 24–80 rounds of 20–50 steps,
+median [IQR] of the per-round ratios of step time (below 1 is faster). Ablations (removing a part,
+for scale only): without the SGD step 0.76–0.85 (the update is 15–24% of a step, 4 in-place
+passes over 670k floats); without the bias adds 0.975.
+
+- **Kept** — cross-entropy fast path for plain class indices (no class weights, no label
+  smoothing, nothing ignored: `l = −log p_y`, `dx = g·(p − onehot)`), bit-identical to the general
+  path: the op's forward + backward 57.8 → 49.0 µs (−15%; ~0.2% of a step).
+- **Already there** (checked): no `dx` for the first layer (the input needs no grad, so its
+  parent slot is empty and `Linear.backward` skips the product); `x @ W.T` and `dy.T @ x` pass
+  BLAS transpose flags, no copies; ReLU saves a boolean mask; the SGD step is 4 in-place ufunc
+  passes with reused scratch; fit computes no metrics when none are compiled.
+- **Dropped** — malloc tuning (`mallopt(M_MMAP_MAX, 0)`, `M_TRIM_THRESHOLD` 1 GiB, via glibc's
+  environment twins): minor page faults per step are 0.015 without it (glibc's dynamic mmap
+  threshold already keeps the ≤ 1.6 MB gradient arrays on the heap after their first free) and
+  3.9 with it, so there is nothing for it to remove here; no `_malloc.py` was added. It matters
+  for buffers above glibc's 32 MB dynamic-threshold cap (ResNet's im2col, PERFORMANCE.md point 2).
+- **Dropped** — weight gradients written with `matmul(out=)` into a persistent buffer: 1.009
+  [0.983–1.057]; allocating them costs nothing measurable when nothing page-faults.
+- **Dropped** — SGD on two threads (the large parameters split in halves; NumPy releases the GIL
+  in ufuncs): 1.035 [1.022–1.056], slower (the worker thread competes with OpenBLAS's spinning
+  one, and the passes are bound by memory, not by a core).
+- **Dropped** — SGD cache-blocked (32k-element chunks, the 4 passes per chunk while it is in
+  L2): 1.015 [0.992–1.057]; the extra ufunc calls (~1.5 µs each) cost what the cache saves.
+- **Dropped** — one shuffle per epoch into a preallocated copy of the data, batches as
+  contiguous views: 1.033 [1.000–1.054] (`np.take(..., out=)` over 60,000 rows is slow), and it
+  holds a second copy of the data set (+188 MB, against the memory target); the per-batch gather
+  it replaces costs ~20 µs of a ~4 ms step.
+- **Dropped** — the bias gradient before the two GEMMs in `Linear.backward` (while `dy` is in
+  cache): 0.990 [0.971–1.011] and 0.995 [0.972–1.013], within the noise.
+- **Not changed** — ReLU: `np.maximum` takes 34 µs on 128×512 against 19 µs for `x * mask`,
+  but the product gives −0.0 for negative inputs and NaN for −inf (not the same results);
+  `np.where` takes 241 µs. An in-place `dy *= mask` saves 3 µs per layer but needs to know that
+  nobody else holds `dy`, which the autograd walk does not track.
+- **Not done** — `dx` and `dW` of a layer on two Python threads with single-threaded BLAS: 852 vs
+  970 µs for the second layer's pair (one noisy measurement), but switching OpenBLAS's thread
+  count per call is global state, not something an op should touch.
 """
 
 
@@ -727,8 +778,7 @@ def build_section(summary: Summary, losses: dict[str, Any], parts: dict[str, dic
             "rosenblatt's ops are timed from inside (their methods wrapped with a clock), so "
             "each row includes the NumPy work and the op's own Python.",
             "",
-            format_breakdown(parts),
-            "",
+            *[block for part in format_breakdown(parts).split("\n\n") for block in (part, "")],
         ]
     mem_text = []
     if mem is not None:
@@ -783,6 +833,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=None, help="training samples (60,000)")
     parser.add_argument("--steps", type=int, default=None, help="batches per round (50)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (30)")
+    parser.add_argument("--pause", type=float, default=PAUSE,
+                        help=f"seconds of sleep before every timed run ({PAUSE})")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory children")
     parser.add_argument("--no-breakdown", action="store_true", help="skip the per-step breakdown")
     parser.add_argument("--output", type=Path, default=None,
@@ -799,11 +851,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (6 if args.quick else 30)
     warmup = 1 if args.quick else 2
     start, pressure0 = time.perf_counter(), cpu_pressure_seconds()
-    timings, losses = measure(n_samples, steps, rounds, warmup)
+    spin = idle_spin()
+    timings, losses = measure(n_samples, steps, rounds, warmup, pause=args.pause)
     summary = summarize(timings, steps * BATCH)
     parts = None
     if not args.no_breakdown:
-        parts = breakdown(n_samples, steps, rounds=2 if args.quick else 12)
+        parts = breakdown(n_samples, steps, rounds=2 if args.quick else 12, pause=args.pause)
     mem = None if args.no_memory else measure_memory(n_samples)
     elapsed, pressure1 = time.perf_counter() - start, cpu_pressure_seconds()
     contention = ""
@@ -814,9 +867,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     settings = (
         f"Settings: {n_samples:,} samples, {steps} batches of {BATCH} per round, {warmup} warm-up "
-        f"+ {rounds} timed rounds (each of the 6 orders of the three runners equally often), GC "
-        f"frozen after set-up, `torch.set_num_threads({THREADS})`, float32; the whole script "
-        f"took {elapsed:.0f} s.{contention}"
+        f"+ {rounds} timed rounds (each of the 6 orders of the three runners equally often), "
+        f"{args.pause:g} s of sleep before every timed run, GC frozen after set-up, "
+        f"`torch.set_num_threads({THREADS})`, float32; the whole script took {elapsed:.0f} s."
+        f"{contention} Idle spinning, measured here: while the main thread sleeps 0.2 s right "
+        f"after a matrix product the process still burns {spin['numpy']:.3f} CPU-s after "
+        f"NumPy's (OpenBLAS's worker spinning) and {spin['torch']:.3f} CPU-s after PyTorch's; "
+        "hence the sleep, without which PyTorch runs that follow NumPy ones lose a core for "
+        "that long."
     )
     section = build_section(summary, losses, parts, mem, settings)
     print(section)

@@ -20,7 +20,7 @@ def _finite_positive(values: object) -> bool:
 
 
 def test_quick_measure_returns_finite_positive_numbers():
-    timings, losses = mlp.measure(n_samples=1024, steps=2, rounds=2, warmup=1)
+    timings, losses = mlp.measure(n_samples=1024, steps=2, rounds=2, warmup=1, pause=0.0)
     assert set(timings) == {"rosenblatt", "torch", mlp.GEMM}
     for series in timings.values():
         assert len(series) == 2 and _finite_positive(series)
@@ -51,7 +51,7 @@ def test_first_batch_guard_catches_a_difference(monkeypatch):
 
 
 def test_breakdown_and_memory_child_return_sane_numbers():
-    parts = mlp.breakdown(n_samples=512, steps=2, rounds=1)
+    parts = mlp.breakdown(n_samples=512, steps=2, rounds=1, pause=0.0)
     assert _finite_positive(parts["torch"].values())
     mine = parts["rosenblatt"]
     assert _finite_positive(mine.values())
