@@ -73,6 +73,7 @@ if __package__ in (None, ""):  # run as a script: make the `benchmarks` package 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.report import (  # noqa: E402
     BENCHMARKS_MD,
+    Spread,
     cpu_pressure_seconds,
     format_machine_info,
     write_section,
@@ -278,20 +279,6 @@ def measure(
 # ----------------------------------------------------------------------------------------------
 # summary
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Spread:
-    median: float
-    q1: float
-    q3: float
-
-    @staticmethod
-    def of(values: Sequence[float]) -> Spread:
-        if len(values) == 1:
-            return Spread(values[0], values[0], values[0])
-        q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
-        return Spread(med, q1, q3)
 
 
 @dataclass(frozen=True)

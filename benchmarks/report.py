@@ -11,8 +11,11 @@ import datetime
 import os
 import platform
 import re
+import statistics
 import subprocess
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -169,3 +172,19 @@ def write_section(name: str, body: str, path: str | os.PathLike[str] = BENCHMARK
     os.chmod(tmp, mode)
     os.replace(tmp, target)
     return target
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A median with its interquartile range, as every benchmark table quotes timings."""
+
+    median: float
+    q1: float
+    q3: float
+
+    @staticmethod
+    def of(values: Sequence[float]) -> Spread:
+        if len(values) == 1:
+            return Spread(values[0], values[0], values[0])
+        q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return Spread(med, q1, q3)
