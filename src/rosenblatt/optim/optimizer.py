@@ -311,3 +311,19 @@ def _import_option(value: Any, current: Any) -> Any:
     if isinstance(value, list) and isinstance(current, tuple):
         return tuple(value)  # JSON stores betas as a list
     return value
+
+
+def check_adam_hyperparameters(
+    lr: float, betas: tuple[float, float], eps: float, weight_decay: float
+) -> None:
+    """The checks Adam-family optimisers share, with PyTorch's messages: lr, eps and
+    weight_decay ≥ 0, and 0 ≤ β < 1."""
+    if lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps < 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
