@@ -60,7 +60,7 @@ from benchmarks.report import (  # noqa: E402
     BENCHMARKS_MD,
     cpu_pressure_seconds,
     format_machine_info,
-    write_section,
+    publish,
 )
 
 SECTION = "amp"
@@ -194,7 +194,7 @@ def format_results(res: dict[str, Any], mem: dict[str, dict[str, float]] | None,
 
 def build_section(res: dict[str, Any], mem: dict[str, dict[str, float]] | None,
                   trace_batches: Sequence[int], settings: str) -> str:
-    from benchmarks.overhead import _wrap
+    from benchmarks.report import wrap_paragraph
 
     med = {p: statistics.median(res["seconds"][p]) for p in PRECISIONS}
     slower = med["mixed"] / med["float32"]
@@ -243,7 +243,7 @@ def build_section(res: dict[str, Any], mem: dict[str, dict[str, float]] | None,
         "on this machine: " + "; ".join(claims) + ".",
         "",
     ]
-    return "\n".join(_wrap(p) for p in body)
+    return "\n".join(wrap_paragraph(p) for p in body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,9 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     section = build_section(res, mem, trace_batches, settings)
     print(section)
-    if args.output is not None or not args.quick:
-        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
-        print(f"\nwrote section '{SECTION}' of {path}")
+    publish(SECTION, section, args.quick, args.output)
     return 0
 
 

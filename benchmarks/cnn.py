@@ -44,7 +44,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -61,11 +60,11 @@ from rosenblatt.nn import functional as RF
 if __package__ in (None, ""):  # run as a script: make the `benchmarks` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.report import (  # noqa: E402
-    BENCHMARKS_MD,
     Spread,
     cpu_pressure_seconds,
     format_machine_info,
-    write_section,
+    publish,
+    wrap_paragraph,
 )
 
 SECTION = "cnn"
@@ -489,11 +488,6 @@ def keep_im2col_tradeoff(rounds: int, steps: int) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _wrap(paragraph: str) -> str:
-    if paragraph.startswith(("|", "-", "#")) or "\n" in paragraph:
-        return paragraph
-    return textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False)
-
 
 def build_section(speed: str, memory: str | None, profiles: dict[str, str],
                   tradeoff: dict[str, float] | None, settings: str, verdict: str) -> str:
@@ -535,7 +529,7 @@ def build_section(speed: str, memory: str | None, profiles: dict[str, str],
                   "rosenblatt: time inside each op's forward/backward (ops it calls count in "
                   "both); PyTorch: self CPU time per aten op. The profilers add overhead.", "",
                   table]
-    return "\n".join(_wrap(p) for p in parts)
+    return "\n".join(wrap_paragraph(p) for p in parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -602,9 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"(target ≥ {target}×, {ok})")
     verdict = "Targets from the issue: " + "; ".join(parts) + "." if parts else ""
     section = build_section(speed, memory, profiles or {}, tradeoff, settings, verdict)
-    if args.output is not None or not args.quick:
-        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
-        print(f"\nwrote section '{SECTION}' of {path}")
+    publish(SECTION, section, args.quick, args.output)
     return 0
 
 

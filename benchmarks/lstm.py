@@ -36,7 +36,6 @@ import argparse
 import gc
 import statistics
 import sys
-import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -60,7 +59,8 @@ from benchmarks.report import (  # noqa: E402
     Spread,
     cpu_pressure_seconds,
     format_machine_info,
-    write_section,
+    publish,
+    wrap_paragraph,
 )
 
 SECTION = "lstm"
@@ -431,14 +431,8 @@ def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings:
     ]
     for paragraph in format_profile(prof):
         parts += [paragraph, ""]
-    return "\n".join(_wrap(p) for p in parts)
+    return "\n".join(wrap_paragraph(p) for p in parts)
 
-
-def _wrap(paragraph: str) -> str:
-    """Prose wrapped at 100 columns; tables and list items are left as they are."""
-    if paragraph.startswith(("|", "-", "#")) or "\n" in paragraph:
-        return paragraph
-    return textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,9 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings += f" QUICK RUN: sequence {seq}, batch {batch} (not the benchmark's sizes)."
     section = build_section(speed, prof, settings, agreement)
     print(section)
-    if args.output is not None or not args.quick:
-        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
-        print(f"\nwrote section '{SECTION}' of {path}")
+    publish(SECTION, section, args.quick, args.output)
     return 0
 
 

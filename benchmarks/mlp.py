@@ -80,7 +80,7 @@ from benchmarks.report import (  # noqa: E402
     BENCHMARKS_MD,
     cpu_pressure_seconds,
     format_machine_info,
-    write_section,
+    publish,
 )
 
 if TYPE_CHECKING:
@@ -766,7 +766,7 @@ passes over 670k floats); without the bias adds 0.975.
 
 def build_section(summary: Summary, losses: dict[str, Any], parts: dict[str, dict[str, float]]
                   | None, mem: dict[str, dict[str, float]] | None, settings: str) -> str:
-    from benchmarks.overhead import _wrap
+    from benchmarks.report import wrap_paragraph
 
     rb_loss, torch_loss = losses["rosenblatt"], losses["torch"]
     parts_text = []
@@ -822,7 +822,7 @@ def build_section(summary: Summary, losses: dict[str, Any], parts: dict[str, dic
         *parts_text,
         *([OPTIMISATION_NOTES.strip(), ""] if OPTIMISATION_NOTES.strip() else []),
     ]
-    return "\n".join(_wrap(p) for p in body)
+    return "\n".join(wrap_paragraph(p) for p in body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -878,9 +878,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     section = build_section(summary, losses, parts, mem, settings)
     print(section)
-    if args.output is not None or not args.quick:
-        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
-        print(f"\nwrote section '{SECTION}' of {path}")
+    publish(SECTION, section, args.quick, args.output)
     return 0
 
 

@@ -56,7 +56,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import textwrap
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -76,7 +75,8 @@ from benchmarks.report import (  # noqa: E402
     Spread,
     cpu_pressure_seconds,
     format_machine_info,
-    write_section,
+    publish,
+    wrap_paragraph,
 )
 
 SECTION = "overhead"
@@ -493,14 +493,8 @@ def build_section(
     if mem is not None:
         for block in format_memory(mem).split("\n\n"):
             parts += [block, ""]
-    return "\n".join(_wrap(p) for p in parts)
+    return "\n".join(wrap_paragraph(p) for p in parts)
 
-
-def _wrap(paragraph: str) -> str:
-    """Prose wrapped at 100 columns; tables and list items are left as they are."""
-    if paragraph.startswith(("|", "-", "#")) or "\n" in paragraph:
-        return paragraph
-    return textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -550,9 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     section = build_section(frozen, unfrozen, mem, settings)
     print(section)
-    if args.output is not None or not args.quick:
-        path = write_section(SECTION, section, args.output or BENCHMARKS_MD)
-        print(f"\nwrote section '{SECTION}' of {path}")
+    publish(SECTION, section, args.quick, args.output)
     return 0
 
 

@@ -14,6 +14,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +189,19 @@ class Spread:
             return Spread(values[0], values[0], values[0])
         q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
         return Spread(med, q1, q3)
+
+
+def wrap_paragraph(paragraph: str) -> str:
+    """Prose wrapped at 100 columns; tables, list items, headings and pre-broken text are left as
+    they are."""
+    if paragraph.startswith(("|", "-", "#")) or "\n" in paragraph:
+        return paragraph
+    return textwrap.fill(paragraph, width=100, break_long_words=False, break_on_hyphens=False)
+
+
+def publish(name: str, section: str, quick: bool, output: str | None) -> None:
+    """Write ``section`` into BENCHMARKS.md (or ``output``) unless this is a quick run without an
+    explicit ``--output``: a smoke run must never overwrite real results."""
+    if output is not None or not quick:
+        path = write_section(name, section, output or BENCHMARKS_MD)
+        print(f"\nwrote section '{name}' of {path}")
