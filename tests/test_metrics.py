@@ -297,3 +297,16 @@ def test_binary_and_topk_against_sklearn(sk):
     p, t = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
     assert M.mean_absolute_error(p, t) == pytest.approx(sk.mean_absolute_error(t, p))
     assert M.mean_squared_error(p, t) == pytest.approx(sk.mean_squared_error(t, p))
+
+
+def test_accuracy_with_one_hot_and_soft_targets_is_categorical():
+    """Keras' "accuracy" against one-hot or Mixup-soft targets compares argmaxes."""
+    from rosenblatt.metrics.functional import accuracy
+
+    scores = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 0.0, 0.5]], np.float32)
+    one_hot = np.eye(3, dtype=np.float32)[[0, 2, 1]]
+    soft = np.array([[0.7, 0.3, 0.0], [0.0, 0.4, 0.6], [0.2, 0.8, 0.0]], np.float32)
+    assert accuracy(scores, one_hot) == pytest.approx(2 / 3)
+    assert accuracy(scores, soft) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="class distributions"):
+        accuracy(scores, soft * 2)  # rows that do not sum to 1 are not distributions

@@ -55,6 +55,15 @@ def _drop_unit_dim(y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, 
     return y_pred, y_true
 
 
+def _is_distributions(y_pred: np.ndarray, y_true: np.ndarray) -> bool:
+    """True for class scores ``(..., C)`` against targets of the same shape that are class
+    distributions (one-hot or soft labels: non-negative float rows summing to 1)."""
+    return (y_pred.shape == y_true.shape and y_true.ndim >= 2 and y_true.shape[-1] >= 2
+            and y_true.dtype.kind == "f" and y_pred.dtype.kind == "f"
+            and bool((y_true >= 0).all())
+            and bool(np.allclose(y_true.sum(axis=-1), 1.0, atol=1e-3)))
+
+
 def _is_scores(y_pred: np.ndarray, y_true: np.ndarray, fn: str) -> bool:
     """True for class scores ``(..., C)`` against targets ``(...)``; False for labels of the
     targets' shape; ValueError (repeating both shapes) for anything else."""
@@ -64,7 +73,8 @@ def _is_scores(y_pred: np.ndarray, y_true: np.ndarray, fn: str) -> bool:
                 f"{fn}: y_pred has the shape of y_true {tuple(y_true.shape)} but holds "
                 "non-integer values, so it is neither class indices nor class scores (which "
                 "need a class dimension). For probabilities of one class use binary_accuracy; "
-                "for one-hot targets pass y_true.argmax(-1)"
+                "targets that are class distributions (one-hot, soft labels) must be float "
+                "rows summing to 1"
             )
         return False
     if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[:-1] == y_true.shape:
@@ -87,6 +97,8 @@ def class_labels(
     """``(predicted labels, true labels, C)``: the argmax of class scores (C = their number of
     classes) or the labels as given (C = None)."""
     y_pred, y_true = _drop_unit_dim(as_array(y_pred), as_array(y_true))
+    if _is_distributions(y_pred, y_true):  # one-hot or soft (Mixup) targets: Keras' categorical
+        return y_pred.argmax(axis=-1), y_true.argmax(axis=-1), int(y_pred.shape[-1])
     if _is_scores(y_pred, y_true, fn):
         return y_pred.argmax(axis=-1), y_true, int(y_pred.shape[-1])
     return y_pred, y_true, None

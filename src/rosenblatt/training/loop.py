@@ -69,6 +69,19 @@ def _validation(validation_data: Any, names: tuple[Any, Any]) -> ArrayData | Bat
     return make_data(vd, None, *names)
 
 
+def _loader_samples(loader: Any) -> int | None:
+    """Samples per epoch of a ``DataLoader``-like iterable (for the progress bar), else None."""
+    dataset = getattr(loader, "dataset", None)
+    batch_size = getattr(loader, "batch_size", None)
+    try:
+        n = len(dataset)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    if getattr(loader, "drop_last", False) and batch_size:
+        return n // int(batch_size) * int(batch_size)
+    return n
+
+
 def fit(model: Any, x: Any = None, y: Any = None, epochs: int = 1, batch_size: int = 32,
         validation_split: float = 0.0, validation_data: Any = None, callbacks: Any = None,
         shuffle: bool = True, verbose: int = 1, initial_epoch: int = 0,
@@ -129,7 +142,7 @@ def fit(model: Any, x: Any = None, y: Any = None, epochs: int = 1, batch_size: i
         samples: int | None = min(len(data), steps * batch_size)
     else:
         steps = steps_per_epoch if steps_per_epoch is not None else data.length
-        samples = None
+        samples = _loader_samples(x) if steps_per_epoch is None else None
 
     progbar = ProgressBar(use_tqdm=False, live=False) if verbose == 2 else None
     cbs = CallbackList(callbacks, model=model, add_history=True, add_progbar=verbose > 0,
