@@ -31,3 +31,15 @@ def _devices():
 @pytest.fixture(params=_devices())
 def device(request):
     return request.param
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="run the long experiments (tests marked slow) in full; without it "
+                     "they run a short version (also: ROSENBLATT_FULL=1)")
+
+
+@pytest.fixture
+def full(request) -> bool:
+    """True when the long experiments run in full (``--full`` or ``ROSENBLATT_FULL=1``)."""
+    return bool(request.config.getoption("--full")) or os.environ.get("ROSENBLATT_FULL") == "1"

@@ -29,9 +29,12 @@ IntOrTuple = int | Sequence[int]
 def named_error(layer: Module, err: ValueError, op: str) -> ValueError:
     """``err`` from functional op ``op``, reworded to name the layer (its repr) instead."""
     msg = str(err)
-    if msg.startswith(op + ": "):
-        msg = msg[len(op) + 2 :]
-    return ValueError(f"{layer!r}: {msg}")
+    key = op.replace("_", "").lower()
+    while True:  # drop "max_pool2d: " and the autograd Function's "MaxPool2d: " in front
+        head, sep, rest = msg.partition(": ")
+        if not (sep and head.replace("_", "").lower() == key):
+            return ValueError(f"{layer!r}: {msg}")
+        msg = rest
 
 
 class _ConvNd(Module):
