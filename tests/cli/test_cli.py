@@ -74,7 +74,7 @@ def test_predict_classifies_image_files(default_run, tmp_path, capsys):
 
 
 def test_console_module_runs(default_run):
-    done = subprocess.run([sys.executable, "-m", "rosenblatt.cli", "evaluate", str(default_run)],
+    done = subprocess.run([sys.executable, "-m", "rosenblatt", "evaluate", str(default_run)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "test accuracy" in done.stdout

@@ -6,7 +6,8 @@
     rosenblatt evaluate runs/20261122-101500-small_cnn-digits
     rosenblatt predict my_digit.png --run runs/20261122-101500-small_cnn-digits
 
-Bad options and missing data sets end with a one-line message and exit status 2.
+Also `python -m rosenblatt ...`. Bad options and missing data sets end with a one-line message
+and exit status 2.
 """
 
 from __future__ import annotations
