@@ -17,14 +17,18 @@ How
     medians with their interquartile range and the median of the per-round ratios
     rosenblatt/PyTorch (steps/s), the number the ≥ 1.0× target is about.
     ``torch.set_num_threads(2)``; NumPy's BLAS uses its default (2 threads here). With
-    ``threadpoolctl`` installed, a second, shorter measurement pins both to one thread.
+    ``threadpoolctl`` installed, a second, shorter measurement pins both to one thread. The
+    primary measurement runs the ops' default path (numba's compiled step kernels when numba is
+    installed); a third, shorter one forces the NumPy path (``rnn_numba.use_numba(False)``).
 
 Profile
-    One more run with every NumPy call inside the LSTM op counted and timed (the op's module is
-    given a counting stand-in for NumPy): calls per training step and per time step, and the
-    time split into the per-step GEMMs, the whole-sequence GEMMs, the transcendental ufuncs
-    (exp, tanh), the other elementwise ufuncs, allocation, and what is left inside the op
-    (Python: the loop, slicing) — then the time outside the op (head, loss, autograd walk, SGD).
+    One more run with every NumPy call and every kernel call inside the LSTM op counted and
+    timed (the op's module is given counting stand-ins for NumPy and for the kernels): calls per
+    training step and per time step, and the time split into the per-step GEMMs, the
+    whole-sequence GEMMs, the compiled kernels, the transcendental ufuncs (exp, tanh), the other
+    elementwise ufuncs, allocation, and what is left inside the op (Python: the loop, slicing) —
+    then the time outside the op (head, loss, autograd walk, SGD). Then the NumPy path's call
+    count and op time, for comparison.
 
 Run ``python3 benchmarks/lstm.py`` (under a minute) to print the tables and write the ``lstm``
 section of BENCHMARKS.md; ``--quick`` is a few-second smoke run that only prints.
@@ -51,6 +55,7 @@ import rosenblatt as rb
 from rosenblatt import nn
 from rosenblatt.nn import functional as F
 from rosenblatt.ops import rnn as rnn_ops
+from rosenblatt.ops import rnn_numba
 
 if __package__ in (None, ""):  # run as a script: make the `benchmarks` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -239,30 +244,36 @@ def verdict(s: Summary) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# profile: NumPy calls and where the time goes
+# profile: NumPy calls, kernel calls and where the time goes
 # ----------------------------------------------------------------------------------------------
 
 TRANSCENDENTAL = {"exp", "tanh"}
-ALLOCATION = {"empty", "zeros", "ones", "full", "concatenate", "copy"}
+ALLOCATION = {"empty", "zeros", "ones", "full", "concatenate", "copy", "ascontiguousarray"}
+KERNEL = "numba kernel "  # prefix of the compiled step kernels' keys
 
 
-class CountingNumPy:
-    """Stands in for the ``numpy`` module inside ``rosenblatt.ops.rnn``: every function call is
-    counted and timed under its name (matmuls split into per-step and whole-sequence ones: the
-    per-step ones write a (batch, ·) block)."""
+class Counting:
+    """Stands in for the ``numpy`` module (or the kernel module ``rnn_numba``) inside
+    ``rosenblatt.ops.rnn``: every function call is counted and timed under its name (matmuls
+    split into per-step and whole-sequence ones: the per-step ones write a (batch, ·) block;
+    kernels under ``KERNEL`` + name). Both stand-ins share one pair of tallies."""
 
-    def __init__(self, batch: int) -> None:
+    def __init__(self, batch: int, module: Any = np, prefix: str = "",
+                 calls: dict[str, int] | None = None,
+                 seconds: dict[str, float] | None = None) -> None:
         self.batch = batch
-        self.calls: dict[str, int] = defaultdict(int)
-        self.seconds: dict[str, float] = defaultdict(float)
+        self.module = module
+        self.prefix = prefix
+        self.calls: dict[str, int] = defaultdict(int) if calls is None else calls
+        self.seconds: dict[str, float] = defaultdict(float) if seconds is None else seconds
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(np, name)
-        if not callable(attr) or isinstance(attr, type):
+        attr = getattr(self.module, name)
+        if not callable(attr) or isinstance(attr, type) or name in ("enabled", "available"):
             return attr
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            key = name
+            key = self.prefix + name
             if name == "matmul":  # the per-step GEMMs write a (batch, ·) block of a state
                 out = kwargs.get("out")
                 per_step = out is not None and out.ndim == 2 and out.shape[0] == self.batch
@@ -280,6 +291,7 @@ class CountingNumPy:
 class Profile:
     steps: int
     seq: int
+    kernels: bool  # the compiled step kernels ran (else the NumPy calls)
     step_s: float  # mean seconds per training step (instrumented)
     op_forward_s: float
     op_backward_s: float
@@ -289,12 +301,13 @@ class Profile:
 
 
 def profile(steps: int = 10, seq: int = SEQ, batch: int = BATCH) -> Profile:
-    """Count and time the NumPy calls of the LSTM op over ``steps`` training steps."""
+    """Count and time the NumPy and kernel calls of the LSTM op over ``steps`` training steps."""
     ours, _ = make_trainers(seq=seq, batch=batch)
-    ours.step()  # warm-up
-    counter = CountingNumPy(batch)
+    ours.step()  # warm-up (and the kernels compiled or loaded)
+    counter = Counting(batch)
+    kernels = Counting(batch, rnn_numba.kernels(), KERNEL, counter.calls, counter.seconds)
     op = rnn_ops.LSTMSequence
-    original = (rnn_ops.get_array_module, op.forward, op.backward)
+    original = (rnn_ops.get_array_module, rnn_ops._kernels, op.forward, op.backward)
     phase_s = {"forward": 0.0, "backward": 0.0}
     phase_calls: dict[str, dict[str, int]] = {}
 
@@ -311,9 +324,11 @@ def profile(steps: int = 10, seq: int = SEQ, batch: int = BATCH) -> Profile:
 
         return run
 
+    use_kernels = original[1](np) is not None
     rnn_ops.get_array_module = lambda a: counter  # type: ignore[assignment]
-    op.forward = timed(original[1], "forward")  # type: ignore[method-assign]
-    op.backward = timed(original[2], "backward")  # type: ignore[method-assign]
+    rnn_ops._kernels = lambda xp: kernels if use_kernels else None  # type: ignore[assignment]
+    op.forward = timed(original[2], "forward")  # type: ignore[method-assign]
+    op.backward = timed(original[3], "backward")  # type: ignore[method-assign]
     try:
         gc.collect()
         t0 = time.perf_counter()
@@ -321,8 +336,9 @@ def profile(steps: int = 10, seq: int = SEQ, batch: int = BATCH) -> Profile:
             ours.step()
         total = time.perf_counter() - t0
     finally:
-        rnn_ops.get_array_module, op.forward, op.backward = original  # type: ignore[method-assign]
-    return Profile(steps, seq, total / steps, phase_s["forward"] / steps,
+        (rnn_ops.get_array_module, rnn_ops._kernels, op.forward,  # type: ignore[method-assign]
+         op.backward) = original
+    return Profile(steps, seq, use_kernels, total / steps, phase_s["forward"] / steps,
                    phase_s["backward"] / steps,
                    {k: v // steps for k, v in phase_calls["forward"].items()},
                    {k: v // steps for k, v in phase_calls["backward"].items()},
@@ -340,26 +356,31 @@ def format_profile(p: Profile) -> list[str]:
 
     step_gemm = group(lambda k: k == "matmul (per step)")
     seq_gemm = group(lambda k: k == "matmul (whole sequence)")
+    kernel = group(lambda k: k.startswith(KERNEL))
     trans = group(lambda k: k in TRANSCENDENTAL)
     alloc = group(lambda k: k in ALLOCATION)
-    elementwise = group(lambda k: not k.startswith("matmul") and k not in TRANSCENDENTAL
+    elementwise = group(lambda k: not k.startswith(("matmul", KERNEL)) and k not in TRANSCENDENTAL
                         and k not in ALLOCATION)
     inside = p.op_forward_s + p.op_backward_s
-    python = inside - (step_gemm + seq_gemm + trans + alloc + elementwise)
+    python = inside - (step_gemm + seq_gemm + kernel + trans + alloc + elementwise)
     outside = p.step_s - inside
     rows = [
         ("GEMMs, one per time step each way (h Wₕₕᵀ forward, dA Wₕₕ backward)", step_gemm),
         ("GEMMs over the whole sequence (X Wᵢₕᵀ for all steps; dWᵢₕ, dWₕₕ, db)", seq_gemm),
+        ("compiled step kernels (numba: gates, c, h forward; gate gradients backward)", kernel),
         ("transcendental ufuncs (exp for the gates, tanh for the cell)", trans),
-        ("other elementwise ufuncs (add, multiply, subtract, divide, copy)", elementwise),
-        ("allocation (empty, zeros, …)", alloc),
-        ("inside the op, not in NumPy calls (the Python loop, slicing)", python),
+        ("other elementwise ufuncs (add, multiply, subtract, divide)", elementwise),
+        ("allocation and copies (empty, zeros, copy, …)", alloc),
+        ("inside the op, not in NumPy or kernel calls (the Python loop, slicing)", python),
         ("outside the LSTM op (head, loss, autograd walk, slicing nodes, SGD)", outside),
     ]
+    path = ("the compiled kernels (numba)" if p.kernels
+            else "NumPy calls only (numba off or missing)")
     lines = [
-        f"NumPy calls inside the LSTM op per training step: {fwd} in forward and {bwd} in "
-        f"backward, {fwd + bwd} in all — about {(fwd + bwd) / seq:.0f} per time step "
-        f"(forward {fwd / seq:.1f}, backward {bwd / seq:.1f}, the one-off calls included). "
+        f"Path profiled: {path}. NumPy calls and kernel calls inside the LSTM op per training "
+        f"step: {fwd} in forward and {bwd} in backward, {fwd + bwd} in all — about "
+        f"{(fwd + bwd) / seq:.1f} per time step (forward {fwd / seq:.1f}, backward "
+        f"{bwd / seq:.1f}, the one-off calls included). "
         "By function (forward + backward): "
         + ", ".join(f"{k} {p.forward_calls.get(k, 0) + p.backward_calls.get(k, 0)}"
                     for k in sorted(set(p.forward_calls) | set(p.backward_calls),
@@ -371,6 +392,8 @@ def format_profile(p: Profile) -> list[str]:
     ]
     table = ["| part | ms per training step | share |", "|---|---|---|"]
     for label, seconds in rows:
+        if seconds == 0.0 and label.startswith(("compiled", "transcendental", "other")):
+            continue  # a path's rows only
         table.append(f"| {label} | {seconds * ms:.2f} | {100 * seconds / p.step_s:.0f}% |")
     return [*lines, "\n".join(table)]
 
@@ -380,26 +403,84 @@ def format_profile(p: Profile) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-WHY = (
-    "Where the gap is: PyTorch 2.13 runs `nn.LSTM` on this CPU through oneDNN's fused RNN "
-    "primitive (its profiler shows one `aten::mkldnn_rnn_layer` call forward and one "
-    "`mkldnn_rnn_layer_backward` per layer and direction): the gate arithmetic of a step is "
-    "vectorised C++ on both threads. Here the matrix products alone take about half of the step "
-    "(table below) and parallelise only where BLAS does (the small per-step GEMMs gain ~1.4× from "
-    "the second thread); the ~28 NumPy calls per time step for the gates (exp and tanh alone "
-    "cost over 3 ms a step: NumPy's float32 exp runs at ~1.4 ns per element), the Python loop "
-    "around them and the writes of every step's gates and states to memory stay on one thread. "
-    "With both frameworks pinned to one thread the gap is ~7%. Tried and measured without gain "
-    "(each within noise or slower): feature-major states with (4H, H) × (H, B) GEMMs, batched "
-    "per-gate GEMMs, tanh through exp, precomputing the backward's gate products in forward, and "
-    "splitting the batch over two Python threads (the GIL and OpenBLAS's own threads eat the "
-    "gain)."
+TRIED = (
+    "Tried and measured without gain (op level, forward + backward, 2 threads unless noted): "
+    "numba's parallel loops for the step kernels (`parallel=True`, the batch in two chunks): "
+    "420 ms instead of 4.8 ms for the forward loop with the OpenMP layer, whose spinning "
+    "threads fight OpenBLAS's, and 10.2 instead of 4.9 ms with the workqueue layer; the input "
+    "projection fused into each step's GEMM ([x_t, h] [Wᵢₕ, Wₕₕ]ᵀ, K = 160): 5.6–5.8 vs "
+    "5.7 ms forward (it helps only on one thread, 8.6 vs 9.2 ms); one GEMM for [dWᵢₕ | dWₕₕ "
+    "| db] over [X, H, 1]: 3.12 vs 3.22 ms, about what copying X and H together costs; "
+    "keeping the saved gates as (B, 4, H) rows instead of gate-major (4, B, H) blocks: LLVM "
+    "then fails to vectorise the kernel (160 vs 29 µs a step). Not tried: feature-major "
+    "states, whose per-step GEMMs are ~5 µs faster each way (51–54 vs 57–58 µs) but which "
+    "need every state, output and gradient transposed. Earlier, on the NumPy path, without "
+    "gain: batched per-gate GEMMs, tanh through exp, precomputing the backward's gate "
+    "products in forward, and splitting the batch over two Python threads."
 )
 
 
-def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings: str,
-                  agreement: float) -> str:
+def _why(prof: Profile, prof_numpy: Profile | None, speed: Sequence[tuple[str, Summary]]) -> str:
+    """Where the time goes, from this run's profiles and lines."""
+    gemm = sum(v for k, v in prof.seconds.items() if k.startswith("matmul"))
+    kernel = sum(v for k, v in prof.seconds.items() if k.startswith(KERNEL))
+    text = (
+        "Where the time goes: PyTorch 2.13 runs `nn.LSTM` on this CPU through oneDNN's fused "
+        "RNN primitive (one `aten::mkldnn_rnn_layer` call forward and one "
+        "`mkldnn_rnn_layer_backward` per layer and direction), the gate arithmetic vectorised "
+        f"C++ on both threads. Here the matrix products are {100 * gemm / prof.step_s:.0f}% of "
+        "the step (the table below), the same products PyTorch computes, run by OpenBLAS on "
+        "both threads; "
+    )
+    if prof.kernels:
+        text += (
+            f"the compiled step kernels take {1e3 * kernel:.1f} ms, on one thread (the second "
+            "core idles meanwhile), reading and writing every step's gates and states once."
+        )
+    else:
+        text += "the ufunc calls for the gates stay on one thread."
+    if prof.kernels and prof_numpy is not None:
+        calls = sum(prof_numpy.forward_calls.values()) + sum(prof_numpy.backward_calls.values())
+        trans = sum(v for k, v in prof_numpy.seconds.items() if k in TRANSCENDENTAL)
+        elementwise = sum(v for k, v in prof_numpy.seconds.items()
+                          if not k.startswith("matmul") and k not in ALLOCATION)
+        text += (
+            f" What made the difference: the NumPy path's ~{calls / prof_numpy.seq:.0f} calls "
+            f"per time step, {1e3 * elementwise:.1f} ms of ufuncs a training step (exp and tanh "
+            f"{1e3 * trans:.1f} ms of it), each call a pass over memory plus about a "
+            "microsecond of overhead, became 2 kernel calls per time step."
+        )
+    numpy_line = next((v for k, v in speed if "NumPy path" in k), None)
+    if numpy_line is not None:
+        text += (f" Without numba (the NumPy path, also CuPy's) the ratio is "
+                 f"{numpy_line.ratio.median:.2f}× (line 3).")
+    return text
+
+
+def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile,
+                  prof_numpy: Profile | None, settings: str, agreement: float) -> str:
     flops = 2 * SEQ * BATCH * 4 * HIDDEN * (3 * HIDDEN + 2 * INPUT)
+    if prof.kernels:
+        how = (
+            "How: the whole sequence through the layer is one autograd node (`ops/rnn.py`, "
+            "`LSTMSequence`): the input projection X Wᵢₕᵀ of all 50 steps is one GEMM before "
+            "the loop; each step is one GEMM h Wₕₕᵀ and one call of a numba kernel "
+            "(`ops/rnn_numba.py`) that adds the bias, applies the four gate activations, "
+            "updates c and h and stores the gates for backward in one vectorised pass (float32 "
+            "tanh and σ through a rational approximation, within 4·10⁻⁷ of the exact values); "
+            "backward is one kernel call (all the gate gradients) and one GEMM dA Wₕₕ per step, "
+            "then one GEMM each for dWᵢₕ and dWₕₕ over the stacked steps. A zero initial state "
+            "skips its GEMM h0 Wₕₕᵀ, and dh0 is not computed when nothing asks for it. Arrays "
+            "for all steps are reused from call to call."
+        )
+    else:
+        how = (
+            "How: the whole sequence through the layer is one autograd node (`ops/rnn.py`, "
+            "`LSTMSequence`): the input projection X Wᵢₕᵀ of all 50 steps is one GEMM before "
+            "the loop; each step is one GEMM h Wₕₕᵀ plus in-place ufuncs on gate-major blocks of "
+            "arrays reused from call to call; the backward pass is one GEMM dA Wₕₕ per step for "
+            "the carried gradient, then one GEMM each for dWᵢₕ and dWₕₕ over the stacked steps."
+        )
     parts = [
         "## LSTM training (`benchmarks/lstm.py`)",
         "",
@@ -418,21 +499,27 @@ def build_section(speed: Sequence[tuple[str, Summary]], prof: Profile, settings:
         "",
         verdict(speed[0][1]),
         "",
-        "How: the whole sequence through the layer is one autograd node (`ops/rnn.py`, "
-        "`LSTMSequence`): the input projection X Wᵢₕᵀ of all 50 steps is one GEMM before the "
-        "loop; each step is one GEMM h Wₕₕᵀ plus in-place ufuncs on gate-major blocks of arrays "
-        "reused from call to call; the backward pass is one GEMM dA Wₕₕ per step for the carried "
-        "gradient, then one GEMM each for dWᵢₕ and dWₕₕ over the stacked steps.",
+        how,
         "",
-        WHY,
+        _why(prof, prof_numpy, speed),
+        "",
+        TRIED,
         "",
         "### Profile",
         "",
     ]
     for paragraph in format_profile(prof):
         parts += [paragraph, ""]
+    if prof_numpy is not None:
+        calls = sum(prof_numpy.forward_calls.values()) + sum(prof_numpy.backward_calls.values())
+        op_ms = 1e3 * (prof_numpy.op_forward_s + prof_numpy.op_backward_s)
+        parts += [
+            f"The NumPy path (numba off), profiled the same way: {calls} calls inside the op per "
+            f"training step (about {calls / prof_numpy.seq:.0f} per time step), the op "
+            f"{op_ms:.1f} ms of a {1e3 * prof_numpy.step_s:.1f} ms training step.",
+            "",
+        ]
     return "\n".join(wrap_paragraph(p) for p in parts)
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -458,7 +545,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if pinned:
             single = measure(max(rounds // 2, 3), steps, warmup, seq, batch)
             speed.append(("1 (both pinned)", summarize(single)))
+    kernels = rnn_numba.enabled()
     prof = profile(3 if args.quick else 10, seq, batch)
+    prof_numpy = None
+    if kernels:  # the path without numba, for comparison
+        previous = rnn_numba.use_numba(False)
+        try:
+            plain = measure(max(rounds // 2, 3), steps, warmup, seq, batch)
+            speed.append((f"{THREADS}, NumPy path (numba off)", summarize(plain)))
+            prof_numpy = profile(3 if args.quick else 10, seq, batch)
+        finally:
+            rnn_numba.use_numba(previous)
     elapsed, pressure1 = time.perf_counter() - start, cpu_pressure_seconds()
     contention = ""
     if pressure0 is not None and pressure1 is not None:
@@ -469,12 +566,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = (
         f"Settings: {warmup} warm-up steps, then {rounds} rounds of 1 untimed + {steps} timed "
         "steps per framework "
-        f"(half as many rounds for the one-thread line), `torch.set_num_threads({THREADS})`, "
+        "(half as many rounds for the one-thread and NumPy-path lines), "
+        f"`torch.set_num_threads({THREADS})`, "
         f"GC frozen after the warm-up; the whole script took {elapsed:.0f} s.{contention}"
     )
     if args.quick:
         settings += f" QUICK RUN: sequence {seq}, batch {batch} (not the benchmark's sizes)."
-    section = build_section(speed, prof, settings, agreement)
+    section = build_section(speed, prof, prof_numpy, settings, agreement)
     print(section)
     publish(SECTION, section, args.quick, args.output)
     return 0
