@@ -31,6 +31,12 @@ Output size per spatial dim (n input, f kernel, p padding per side, s stride, d 
 
 Groups split C_in and C_out into ``groups`` blocks; block g of the output sees only block g of
 the input. Then cols is (groups, N·H_o·W_o, k_h·k_w·C_in/groups) and the GEMMs are batched.
+
+With numba installed, ``Conv2d`` runs most layers by direct convolution instead
+(``conv_direct.wanted`` decides per layer shape; ``ops/conv_numba.py`` has the kernels): the same
+three products with no im2col matrix and no padded or transposed copy, x itself kept for
+backward. ``ops.jit.use_numba(False)`` or ``ROSENBLATT_NUMBA=0`` keeps everything on the NumPy
+path below; CuPy arrays always take it.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .norm import fold_sum
+from . import conv_direct
+from .norm import channel_sum, fold_sum
 
 KEEP_IM2COL = False  # keep the im2col matrix for backward instead of x (memory ↔ time)
 CHUNK_BYTES = 16 << 20  # im2col is built for a few images at a time, at most this many bytes
@@ -267,6 +274,8 @@ class Conv2d(Function):
 
     Backward with dy (N, C_out, H_o, W_o):  db = Σ_{n,a,b} dy;  dW = colsᵀ dy (one GEMM);
     dx = col2im(dy W_matᵀ), cropped to the unpadded input. See the module docstring for layouts.
+    When ``conv_direct.wanted`` says so (numba), forward and backward are the direct kernels
+    instead (``backward_direct``), from x itself.
     """
 
     def forward(self, x: Any, W: Any, b: Any = None, stride: tuple = (1, 1),
@@ -281,6 +290,13 @@ class Conv2d(Function):
         if ho <= 0 or wo <= 0:
             raise window_error("conv2d", (h, w), (kh, kw), stride, padding, dilation)
         geo = (kh, kw, sh, sw, dh, dw, ho, wo, groups)
+        self.geo, self.padding, self.in_shape = geo, padding, x.shape
+        self.direct = conv_direct.wanted(x, W, (ho, wo), groups)
+        if self.direct:  # numba: no padded copy, no im2col; x itself is kept
+            self.options = (stride, padding, dilation, groups)
+            self.save_for_backward(x, W)
+            return conv_direct.conv2d_forward(x, W, b, (ho, wo), stride, padding, dilation,
+                                              groups)
         x_pad = pad_nhwc(x, padding)  # (N, H_p, W_p, C_in)
         W_mat = weight_matrix(W, groups)
         if KEEP_IM2COL:
@@ -295,12 +311,13 @@ class Conv2d(Function):
                 y[a * per : z * per] = gemm(im2col(x_pad[a:z], geo), W_mat)
         if b is not None:
             add_bias(y, b)
-        self.geo, self.padding, self.in_shape = geo, padding, x.shape
         self.channels_last = is_channels_last(x)
         self.save_for_backward(cols, x_pad, W)
         return as_nchw(y, n, ho, wo, self.channels_last)
 
     def backward(self, dy: Any) -> Any:
+        if self.direct:
+            return self.backward_direct(dy)
         cols, x_pad, W = self.saved_tensors
         xp = get_array_module(dy)
         geo = self.geo
@@ -335,6 +352,24 @@ class Conv2d(Function):
             if not self.channels_last:
                 dx = xp.ascontiguousarray(dx)  # x's own layout
         return (dx, dW, db)[: len(self.parents)]
+
+    def backward_direct(self, dy: Any) -> Any:
+        """The same three gradients by the numba kernels (``conv_direct``), from x itself."""
+        x, W = self.saved_tensors
+        need_x, need_w = self.parents[0] is not None, self.parents[1] is not None
+        dx, dW = conv_direct.conv2d_backward(x, W, dy, *self.options, need_x, need_w)
+        db = None
+        if len(self.parents) > 2 and self.parents[2] is not None:
+            db = bias_grad(dy)
+        return (dx, dW, db)[: len(self.parents)]
+
+
+def bias_grad(dy: Any) -> Any:
+    """db = Σ_{n, a, b} dy[n, :, a, b] for dy (N, C, H, W) in NCHW or NHWC memory."""
+    if is_channels_last(dy):
+        return fold_sum(nhwc_matrix(dy))  # (N·H·W, C) view, summed over rows
+    n, c = dy.shape[:2]
+    return channel_sum(get_array_module(dy).ascontiguousarray(dy).reshape(n, c, -1))
 
 
 class ConvTranspose2d(Function):
