@@ -199,3 +199,14 @@ def test_environment_variable_turns_the_kernels_off():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", "False", "True"]
+
+
+def test_the_package_wide_switch_turns_the_recurrent_kernels_off_too():
+    from rosenblatt.ops import jit
+
+    previous = jit.use_numba(False)
+    try:
+        assert rnn_numba.kernels() is None and not rnn_numba.enabled()
+    finally:
+        jit.use_numba(previous)
+    assert (rnn_numba.kernels() is not None) == rnn_numba.enabled()

@@ -1,5 +1,6 @@
-"""The optional numba switch of the compiled kernels in ``ops`` (direct convolution, batch norm):
-whether they may run, and the thread pool they run on.
+"""The optional numba switch of the compiled kernels in ``ops`` (direct convolution, batch norm;
+``use_numba(False)`` also turns off the recurrent kernels of ``ops/rnn_numba.py``, which have their
+own finer switch): whether they may run, and the thread pool they run on.
 
 numba is optional. It is imported once, on the first op that could use it, not with the package.
 The kernels stay off without numba, with ``ROSENBLATT_NUMBA=0`` in the environment, or after

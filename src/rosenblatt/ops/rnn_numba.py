@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from . import jit
+
 __all__ = ["available", "enabled", "kernels", "use_numba"]
 
 KERNELS = ("rnn_forward_step", "rnn_backward_step", "lstm_forward_step", "lstm_backward_step",
@@ -56,13 +58,19 @@ def available() -> bool:
 
 def enabled() -> bool:
     """Whether the ops use the compiled kernels (for NumPy arrays)."""
-    return _enabled and _load() is not None
+    return _on() and _load() is not None
 
 
 def kernels() -> Any:
     """The compiled kernels (attributes named as the functions here), or None when numba is
     missing or switched off."""
-    return _load() if _enabled else None
+    return _load() if _on() else None
+
+
+def _on() -> bool:
+    """This module's switch, and the package-wide one: ``ops.jit.use_numba(False)`` turns
+    every compiled kernel off, these included."""
+    return _enabled and jit.mode() is not False
 
 
 def use_numba(flag: bool) -> bool:
