@@ -135,3 +135,13 @@ def test_augmentation_and_schedule_options_train(tmp_path):
     assert float(rows[1]["lr"]) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi / 2)))
     meta = json.loads((tmp_path / "aug" / "meta.json").read_text())
     assert 0.1 < meta["test"]["accuracy"] <= 1.0
+
+
+def test_mixed_precision_option_trains(tmp_path):
+    argv = ["train", "--out", str(tmp_path), "--name", "amp", "--limit", "128", "--epochs", "1",
+            "--mixed-precision", "--quiet"]
+    assert main(argv) == 0
+    config = json.loads((tmp_path / "amp" / "config.json").read_text())
+    meta = json.loads((tmp_path / "amp" / "meta.json").read_text())
+    assert config["mixed_precision"] is True
+    assert 0.0 <= meta["test"]["accuracy"] <= 1.0 and meta["test"]["loss"] > 0
