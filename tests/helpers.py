@@ -4,6 +4,7 @@ inputs, compare the forward and the gradient of every input; and check it by fin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,6 +14,10 @@ import torch
 import rosenblatt as rb
 
 TOL = {np.float32: (1e-5, 1e-4), np.float64: (1e-10, 1e-8)}  # dtype -> (atol, rtol)
+
+#: Where ``check_op`` runs rosenblatt's side: ``ROSENBLATT_TEST_DEVICE=cuda`` on a GPU machine
+#: runs every op test on CuPy against PyTorch on the CPU.
+DEVICE = os.environ.get("ROSENBLATT_TEST_DEVICE", "cpu")
 
 
 def tolerances(dtype: Any) -> tuple[float, float]:
@@ -49,7 +54,7 @@ def check_op(
     atol = a_tol if atol is None else atol
     rtol = r_tol if rtol is None else rtol
 
-    ours = [rb.tensor(x, requires_grad=f) if isinstance(x, np.ndarray) else x
+    ours = [rb.tensor(x, requires_grad=f, device=DEVICE) if isinstance(x, np.ndarray) else x
             for x, f in zip(inputs, flags, strict=True)]
     theirs = [torch.tensor(x, requires_grad=f) if isinstance(x, np.ndarray) else x
               for x, f in zip(inputs, flags, strict=True)]
@@ -71,7 +76,7 @@ def check_op(
         if not (a.requires_grad and b.requires_grad):
             continue
         g = gen.standard_normal(a.shape).astype(a.dtype)
-        term_ours = (a * rb.tensor(g)).sum()
+        term_ours = (a * rb.tensor(g, device=DEVICE)).sum()
         term_theirs = (b * torch.tensor(g)).sum()
         loss_ours = term_ours if loss_ours is None else loss_ours + term_ours
         loss_theirs = term_theirs if loss_theirs is None else loss_theirs + term_theirs
@@ -83,7 +88,7 @@ def check_op(
             continue
         g_theirs = np.zeros(tuple(b.shape)) if b.grad is None \
             else b.grad.numpy()
-        g_ours = np.zeros(a.shape) if a.grad is None else np.asarray(a.grad)
+        g_ours = np.zeros(a.shape) if a.grad is None else _host(a.grad)
         assert g_ours.shape == tuple(a.shape), f"grad {i}: shape {g_ours.shape} != {a.shape}"
         if a.grad is not None:
             assert a.grad.dtype == a.dtype, f"grad {i}: dtype {a.grad.dtype} != {a.dtype}"
@@ -111,3 +116,8 @@ def _as_list(y: Any) -> list:
 
 def _np(t: Any) -> np.ndarray:
     return t.detach().numpy()
+
+
+def _host(a: Any) -> np.ndarray:
+    """A NumPy or CuPy array as a NumPy array."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)

@@ -243,7 +243,8 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     with index i of dy). Positions equal to ``padding_idx`` return W[padding_idx] but send it
     no gradient, so the padding row (zero by default in ``Embedding``) never trains.
     """
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    idx = get_array_module(weight.data).asarray(idx)  # host indices follow a GPU table
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     num = weight.shape[0]
