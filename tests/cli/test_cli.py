@@ -145,3 +145,28 @@ def test_mixed_precision_option_trains(tmp_path):
     meta = json.loads((tmp_path / "amp" / "meta.json").read_text())
     assert config["mixed_precision"] is True
     assert 0.0 <= meta["test"]["accuracy"] <= 1.0 and meta["test"]["loss"] > 0
+
+
+def test_train_on_an_image_folder_then_predict(tmp_path, capsys):
+    """``--dataset folder``: class subfolders of images (any size, resized to --image-size)."""
+    from PIL import Image
+
+    g = np.random.default_rng(0)
+    root = tmp_path / "images"
+    for name, channel in (("red", 0), ("blue", 2)):
+        (root / name).mkdir(parents=True)
+        for i in range(15):
+            a = g.integers(0, 60, (10 + i % 3, 12, 3)).astype(np.uint8)
+            a[..., channel] = g.integers(180, 255, a.shape[:2])
+            Image.fromarray(a).save(root / name / f"{i}.png")
+    argv = ["train", "--dataset", "folder", "--data-root", str(root), "--image-size", "8",
+            "--epochs", "4", "--out", str(tmp_path), "--name", "folder", "--val-fraction", "0.2",
+            "--test-fraction", "0.2", "--quiet"]
+    assert main(argv) == 0
+    meta = json.loads((tmp_path / "folder" / "meta.json").read_text())
+    assert meta["classes"] == ["blue", "red"] and meta["input_shape"] == [3, 8, 8]
+    assert meta["test"]["accuracy"] >= 0.8
+    capsys.readouterr()
+    assert main(["predict", str(root / "red" / "0.png"), "--run", str(tmp_path / "folder"),
+                 "--top", "1"]) == 0
+    assert capsys.readouterr().out.split(": ")[1].startswith("red ")

@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=DATASETS,
                    help=f"the data (default {defaults.dataset}: bundled, no download)")
     t.add_argument("--data-root", dest="data_root", metavar="DIR",
-                   help="where the data set's files are (folder: one subfolder per class; "
-                   "images are resized to 32×32)")
+                   help="where the data set's files are (folder: one subfolder per class)")
+    t.add_argument("--image-size", dest="image_size", type=int, help="dataset folder: the side "
+                   f"every image is resized to (default {defaults.image_size})")
     t.add_argument("--download", action="store_const", const=True,
                    help="download a missing MNIST/Fashion-MNIST/CIFAR (checksummed; needs a "
                    "network; never done otherwise)")

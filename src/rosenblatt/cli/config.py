@@ -32,6 +32,7 @@ class TrainConfig:
     dataset: str = "digits"
     data_root: str | None = None
     download: bool = False  # fetch a missing MNIST/Fashion-MNIST/CIFAR (needs a network)
+    image_size: int = 32  # dataset "folder": every image resized to image_size × image_size
     epochs: int = 20
     batch_size: int = 64
     optimizer: str = "adam"
@@ -78,6 +79,7 @@ class TrainConfig:
                 and self.val_fraction + self.test_fraction < 1):
             raise ConfigError(f"need 0 < val_fraction, 0 <= test_fraction and their sum < 1, got "
                               f"{self.val_fraction} and {self.test_fraction}")
+        _positive("image_size", self.image_size)
         if self.limit is not None:
             _positive("limit", self.limit)
         if self.patience is not None:

@@ -75,7 +75,7 @@ def load_raw(cfg: TrainConfig, train: bool) -> tuple[np.ndarray, np.ndarray, lis
     elif name == "cifar100":
         ds = CIFAR100(root, train=train, download=download)
     elif name == "folder":
-        return _folder_arrays(str(root))
+        return _folder_arrays(str(root), cfg.image_size)
     else:  # validated before; kept for a clear message if called directly
         raise ConfigError(f"unknown dataset {name!r}")
     x, y = _arrays(ds)
