@@ -52,6 +52,11 @@ CONV2D = [  # N, C_in, H, W, C_out, kernel, stride, padding, dilation, groups, b
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("n,c,h,w,co,k,s,p,d,g,bias", CONV2D)
 def test_conv2d_vs_torch(n, c, h, w, co, k, s, p, d, g, bias, dtype):
+    check_conv2d_case(n, c, h, w, co, k, s, p, d, g, bias, dtype)
+
+
+def check_conv2d_case(n, c, h, w, co, k, s, p, d, g, bias, dtype):
+    """One row of CONV2D: conv2d against PyTorch, forward and every gradient."""
     kk = (k, k) if isinstance(k, int) else k
     inputs = _arrays((n, c, h, w), (co, c // g) + kk, dtype, bias)
     if bias:

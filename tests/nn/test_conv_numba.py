@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch.nn.functional as TF
 from helpers import check_gradcheck, check_op, rng
-from test_conv import CONV2D, _arrays, _tol
+from test_conv import CONV2D, _arrays, check_conv2d_case
 
 import rosenblatt as rb
 from rosenblatt import nn
@@ -39,14 +39,7 @@ def path(request):
 @pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("n,c,h,w,co,k,s,p,d,g,bias", CONV2D)
 def test_conv2d_vs_torch_on_both_paths(path, n, c, h, w, co, k, s, p, d, g, bias, dtype):
-    kk = (k, k) if isinstance(k, int) else k
-    inputs = _arrays((n, c, h, w), (co, c // g) + kk, dtype, bias)
-    if bias:
-        check_op(lambda x, W, b: F.conv2d(x, W, b, s, p, d, g),
-                 lambda x, W, b: TF.conv2d(x, W, b, s, p, d, g), inputs, **_tol(dtype))
-    else:
-        check_op(lambda x, W: F.conv2d(x, W, None, s, p, d, g),
-                 lambda x, W: TF.conv2d(x, W, None, s, p, d, g), inputs, **_tol(dtype))
+    check_conv2d_case(n, c, h, w, co, k, s, p, d, g, bias, dtype)
 
 
 @pytest.mark.parametrize("path", PATHS, indirect=True)

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 from helpers import check_gradcheck, check_op, rng
+from test_norm import _params
 
 import rosenblatt as rb
 from rosenblatt.nn import functional as F
@@ -24,15 +25,6 @@ def path(request):
     previous = jit.use_numba(request.param)
     yield request.param
     jit.use_numba(previous)
-
-
-def _params(shape, dtype, seed=0):
-    g = rng(seed)
-    c = shape[1]
-    x = (g.standard_normal(shape) * 2 + 1).astype(dtype)
-    w = (1 + 0.5 * g.standard_normal(c)).astype(dtype)
-    b = g.standard_normal(c).astype(dtype)
-    return x, w, b
 
 
 @pytest.mark.parametrize("path", PATHS, indirect=True)

@@ -12,7 +12,7 @@ import rosenblatt as rb
 from rosenblatt import models
 from rosenblatt.cli import plots
 from rosenblatt.cli.config import ConfigError
-from rosenblatt.cli.data import eval_loader, load_splits, normalize
+from rosenblatt.cli.data import load_splits, normalize
 from rosenblatt.cli.run import RunFolder
 from rosenblatt.data.transforms import functional as TF
 from rosenblatt.metrics import confusion_matrix
@@ -29,6 +29,16 @@ def load_model(run: RunFolder, weights: str = "best") -> tuple[rb.nn.Module, dic
     return model, meta
 
 
+def score_split(model: rb.nn.Module, x: np.ndarray, y: np.ndarray
+                ) -> tuple[float, float, np.ndarray]:
+    """Cross-entropy loss, accuracy and predicted classes of ``model`` on (x, y), from one
+    forward pass in eval mode."""
+    scores = np.asarray(model.predict(x, batch_size=256), dtype=np.float32)
+    loss = rb.nn.functional.cross_entropy(rb.tensor(scores), rb.tensor(y)).item()
+    pred = scores.argmax(axis=1)
+    return float(loss), float((pred == y).mean()), pred
+
+
 def run_evaluate(run: RunFolder, weights: str = "best", data_root: str | None = None,
                  log: Any = print) -> dict[str, float]:
     """Loss and accuracy of the run's model on its test split (the same split as in training:
@@ -37,11 +47,9 @@ def run_evaluate(run: RunFolder, weights: str = "best", data_root: str | None = 
     if data_root is not None:
         cfg.data_root = data_root
     model, meta = load_model(run, weights)
-    model.compile(loss="cross_entropy", metrics=["accuracy"])
     splits = load_splits(cfg)
     x, y = splits.test
-    loss, accuracy = model.evaluate(eval_loader(x, y), verbose=0)
-    pred = np.asarray(model.predict(x, batch_size=256)).argmax(axis=1)
+    loss, accuracy, pred = score_split(model, x, y)
     matrix = confusion_matrix(y, pred, num_classes=len(splits.classes))
     plots.plot_confusion(matrix, splits.classes, run / "confusion_matrix.png",
                          f"{cfg.model} on {cfg.dataset} ({weights} weights)")

@@ -27,6 +27,7 @@ from rosenblatt.callbacks import (
 from rosenblatt.cli import plots
 from rosenblatt.cli.config import ConfigError, TrainConfig
 from rosenblatt.cli.data import Splits, eval_loader, load_splits, train_loader
+from rosenblatt.cli.evaluate import score_split
 from rosenblatt.cli.run import CONFIG, META, RunFolder
 from rosenblatt.metrics import confusion_matrix
 from rosenblatt.training.compile import OPTIMIZER_DEFAULT_LR
@@ -125,8 +126,8 @@ def run_train(cfg: TrainConfig, verbose: int = 1, resume: RunFolder | None = Non
     epochs_run = len(history.history.get("loss", []))
 
     model.load_state_dict(run.weights("best"))
-    test_loss, test_accuracy = model.evaluate(eval_loader(*splits.test), verbose=0)
-    finish(run, cfg, model, splits, history.history, n_params)
+    test_loss, test_accuracy, pred = score_split(model, *splits.test)
+    finish(run, cfg, splits, pred, history.history, n_params)
     meta = {
         "rosenblatt": rb.__version__,
         "classes": splits.classes,
@@ -158,12 +159,11 @@ def _done_before(resume_from: str | None) -> int:
     return int(load_checkpoint(resume_from).get("epoch", -1)) + 1
 
 
-def finish(run: RunFolder, cfg: TrainConfig, model: rb.nn.Module, splits: Splits,
+def finish(run: RunFolder, cfg: TrainConfig, splits: Splits, pred: np.ndarray,
            history: dict[str, list[float]], n_params: int) -> None:
-    """Draw the run's figures: curves, test confusion matrix, sample predictions."""
+    """Draw the run's figures: curves, test confusion matrix, sample predictions (``pred``:
+    the predicted class of every test image)."""
     x_test, y_test = splits.test
-    scores = model.predict(x_test, batch_size=256)
-    pred = np.asarray(scores).argmax(axis=1)
     title = f"{cfg.model} ({n_params:,} parameters) on {cfg.dataset}"
     plots.plot_curves(history, run / "curves.png", title)
     matrix = confusion_matrix(y_test, pred, num_classes=len(splits.classes))

@@ -79,7 +79,7 @@ class ZeroPadShortcut(nn.Module):
                 "stride": self.stride}
 
 
-class PlainBlock(nn.Module):
+class PlainBlock(BasicBlock):
     """A ``BasicBlock`` without its skip connection (the paper's "plain" baseline):
 
         y = ReLU(bn2(conv2(ReLU(bn1(conv1(x))))))
@@ -88,16 +88,8 @@ class PlainBlock(nn.Module):
     Same parameters and names as ``BasicBlock`` (without a projection).
     """
 
-    expansion = 1
-
     def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU()
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.stride = stride
+        super().__init__(inplanes, planes, stride)
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
