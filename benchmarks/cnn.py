@@ -90,7 +90,22 @@ def lenet5(nn: Any) -> Any:
 
 
 def resnet20(nn: Any) -> Any:
-    """ResNet-20 for 3×32×32 inputs, option-B shortcuts (``nn``: torch.nn or rosenblatt.nn)."""
+    """ResNet-20 for 3×32×32 inputs, option-B shortcuts (``nn``: torch.nn or rosenblatt.nn).
+    Each batch norm that a ReLU follows runs fused in rosenblatt (``bn(x, relu=True)``, as
+    its model zoo does), ``relu(bn(x))`` in PyTorch."""
+    fused = nn.__name__.startswith("rosenblatt")
+
+    def bn_relu(bn: Any, x: Any) -> Any:
+        return bn(x, relu=True) if fused else nn.functional.relu(bn(x))
+
+    class Stem(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn = nn.BatchNorm2d(16)
+
+        def forward(self, x: Any) -> Any:
+            return bn_relu(self.bn, self.conv(x))
 
     class BasicBlock(nn.Module):
         def __init__(self, cin: int, cout: int, stride: int) -> None:
@@ -106,11 +121,11 @@ def resnet20(nn: Any) -> Any:
                                               nn.BatchNorm2d(cout))
 
         def forward(self, x: Any) -> Any:
-            out = self.relu(self.bn1(self.conv1(x)))
+            out = bn_relu(self.bn1, self.conv1(x))
             out = self.bn2(self.conv2(out))
             return self.relu(out + self.shortcut(x))
 
-    layers: list[Any] = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    layers: list[Any] = [Stem()]
     cin = 16
     for cout, stride in ((16, 1), (32, 2), (64, 2)):
         for b in range(3):

@@ -96,9 +96,20 @@ class Function:
     the walk reduces it to the input's shape.
 
     Call an op with ``MyOp.apply(*inputs, **options)``; inputs may be Tensors or constants.
+
+    **Recomputed inputs.** An op whose output is cheap to recompute from arrays it keeps for its
+    own backward anyway (batch norm fused with ReLU keeps x̂, and y = max(γx̂ + β, 0)) sets
+    ``self.recomputable = True`` in forward and defines ``recompute_output()``. An op that needs
+    an input for backward keeps ``self.keep_input(i, array)`` instead of the array and reads it
+    back with ``self.kept(...)``: when input i came from a recomputable op, what is kept is that
+    op, and the input's array is freed after the forward pass. Otherwise the array is kept, and
+    the op that made it hears so (``output_kept``): one that saved something derivable from its
+    output may keep the shared output instead (ReLU drops its mask: it is y > 0).
     """
 
     __slots__ = ("parents", "out_shape", "out_dtype", "_saved", "retained", "__dict__")
+
+    recomputable = False  # set True (per instance, in forward) by ops with recompute_output()
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep ``arrays`` for backward; they are dropped when the graph is freed."""
@@ -114,6 +125,34 @@ class Function:
                 "retain_graph=True to the first .backward() to keep them."
             )
         return saved
+
+    def keep_input(self, i: int, array: Any) -> Any:
+        """What backward should keep of input ``i`` (whose array is ``array``): the op that made
+        it when that op can recompute it (``recomputable``), else the array itself."""
+        node = self.recomputable_input(i)
+        if node is not None:
+            return node
+        if isinstance(self.parents[i], Function):
+            self.parents[i].output_kept(array)
+        return array
+
+    def recomputable_input(self, i: int) -> Function | None:
+        """The op that made input ``i`` when it can recompute it (``recomputable``), else None."""
+        node = self.parents[i]
+        return node if getattr(node, "recomputable", False) else None
+
+    def output_kept(self, array: Any) -> None:
+        """Hears from a later op's ``keep_input`` that this op's output ``array`` is kept for
+        backward anyway; an op that can rebuild what it saved from it may keep it instead."""
+
+    @staticmethod
+    def kept(item: Any) -> Any:
+        """The array behind what ``keep_input`` returned: recomputed now, or as it was kept."""
+        return item.recompute_output() if isinstance(item, Function) else item
+
+    def recompute_output(self) -> Any:  # pragma: no cover - abstract
+        """The output array of forward again, from what this op saved (``recomputable`` ops)."""
+        raise NotImplementedError
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
@@ -153,6 +192,7 @@ class Function:
                     x = x.item()  # not promote float32 to float64
                 args.append(x)
                 parents.append(None)
+        fn.parents = tuple(parents)  # forward may read them (``keep_input``)
         try:
             out = fn.forward(*args, **kwargs)
         except ValueError as err:
@@ -165,7 +205,6 @@ class Function:
         result.grad = None
         result._retains_grad = False
         if record and _grad_enabled:
-            fn.parents = tuple(parents)
             fn.out_shape = out.shape
             fn.out_dtype = out.dtype
             result.requires_grad = True

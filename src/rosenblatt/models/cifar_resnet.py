@@ -29,6 +29,9 @@ Names follow torchvision's ResNet (``conv1``, ``bn1``, ``layer2.0.conv1.weight``
 loads into its plain twin (option A) and the two can be compared with identical weights.
 Initialisation as torchvision's ResNet (He et al. 2015's normal init): conv weights
 N(0, 2/fan_out), BN γ = 1 and β = 0, fc PyTorch's Linear default.
+
+A batch norm followed by a ReLU runs fused, ``bn(x, relu=True)``: the numbers of
+``relu(bn(x))``, with one activation fewer kept for backward (see ``BatchNorm2d``).
 """
 
 from __future__ import annotations
@@ -92,8 +95,8 @@ class PlainBlock(BasicBlock):
         super().__init__(inplanes, planes, stride)
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)))
+        out = self.bn1(self.conv1(x), relu=True)
+        return self.bn2(self.conv2(out), relu=True)
 
 
 class CifarResNet(nn.Module):
@@ -159,7 +162,7 @@ class CifarResNet(nn.Module):
         return nn.Sequential(layers)
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.bn1(self.conv1(x), relu=True)
         x = self.layer3(self.layer2(self.layer1(x)))
         x = rb.flatten(self.avgpool(x), 1)
         return self.fc(x)

@@ -28,6 +28,9 @@ Keys are torchvision's: ``features.conv0.weight``,
 
 Initialisation (torchvision's): conv weights N(0, 2/fan_in) (``kaiming_normal_``), batch-norm
 γ = 1 and β = 0, classifier weight PyTorch's Linear default U(−1/√fan_in, 1/√fan_in) and bias 0.
+
+A batch norm followed by a ReLU runs fused, ``bn(x, relu=True)``: the numbers of
+``relu(bn(x))``, with one activation fewer kept for backward (see ``BatchNorm2d``).
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ class DenseLayer(nn.Module):
 
     def forward(self, inputs: rb.Tensor | list[rb.Tensor]) -> rb.Tensor:
         x = rb.cat(inputs, dim=1) if isinstance(inputs, list) else inputs
-        out = self.conv1(self.relu1(self.norm1(x)))
-        out = self.conv2(self.relu2(self.norm2(out)))
+        out = self.conv1(self.norm1(x, relu=True))  # relu1 and relu2 run fused in the norms
+        out = self.conv2(self.norm2(out, relu=True))
         if self.drop_rate > 0:
             out = F.dropout(out, self.drop_rate, self.training)
         return out

@@ -38,6 +38,9 @@ Any input of at least 15×15 pixels works.
 Initialisation (torchvision's ``init_weights=True``): conv and linear weights from N(0, 0.01²)
 truncated to [−2, 2] (``trunc_normal_``), batch-norm γ = 1, β = 0; linear biases keep PyTorch's
 default U(−1/√fan_in, 1/√fan_in). ``transform_input`` is not offered (torchvision's False).
+
+A batch norm followed by a ReLU runs fused, ``bn(x, relu=True)``: the numbers of
+``relu(bn(x))``, with one activation fewer kept for backward (see ``BatchNorm2d``).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class BasicConv2d(nn.Module):
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(self.bn(self.conv(x)))
+        return self.bn(self.conv(x), relu=True)
 
     def get_config(self) -> dict[str, Any]:
         conv = self.conv

@@ -26,6 +26,9 @@ Initialisation (torchvision's): conv weights N(0, 2/fan_out) (``kaiming_normal_`
 "fan_out", ReLU gain), batch-norm γ = 1 and β = 0, the fc layer PyTorch's Linear default
 U(−1/√fan_in, 1/√fan_in). ``zero_init_residual=True`` sets the last γ of every block to 0, so
 each block starts as the identity (Goyal et al., 2017).
+
+A batch norm followed by a ReLU runs fused, ``bn(x, relu=True)``: the numbers of
+``relu(bn(x))``, with one activation fewer kept for backward (see ``BatchNorm2d``).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn1(self.conv1(x), relu=True)
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)
 
@@ -118,8 +121,8 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn1(self.conv1(x), relu=True)
+        out = self.bn2(self.conv2(out), relu=True)
         out = self.bn3(self.conv3(out))
         return self.relu(out + identity)
 
@@ -196,7 +199,7 @@ class ResNet(nn.Module):
         return nn.Sequential(layers)
 
     def forward(self, x: rb.Tensor) -> rb.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(self.bn1(self.conv1(x), relu=True))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = rb.flatten(self.avgpool(x), 1)
         return self.fc(x)

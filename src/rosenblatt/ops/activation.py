@@ -235,15 +235,21 @@ class Step(Function):
 
 
 class ReLU(Function):
-    """y = max(0, x);  dx = dy where x > 0, else 0 (0 at the kink, as in PyTorch)."""
+    """y = max(0, x);  dx = dy where x > 0, else 0 (0 at the kink, as in PyTorch).
+
+    Keeps the boolean mask x > 0, or y itself (y > 0 is the same mask) once a later op says it
+    keeps y anyway (``output_kept``): then the mask's memory is freed."""
 
     def forward(self, x: Any) -> Any:
         self.save_for_backward(x > 0)
         return get_array_module(x).maximum(x, 0)
 
+    def output_kept(self, y: Any) -> None:
+        self.save_for_backward(y)
+
     def backward(self, dy: Any) -> Any:
-        (positive,) = self.saved_tensors
-        return dy * positive
+        (kept,) = self.saved_tensors
+        return dy * (kept if kept.dtype == bool else kept > 0)
 
 
 class LeakyReLU(Function):

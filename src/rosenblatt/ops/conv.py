@@ -292,9 +292,10 @@ class Conv2d(Function):
         geo = (kh, kw, sh, sw, dh, dw, ho, wo, groups)
         self.geo, self.padding, self.in_shape = geo, padding, x.shape
         self.direct = conv_direct.wanted(x, W, (ho, wo), groups)
-        if self.direct:  # numba: no padded copy, no im2col; x itself is kept
+        if self.direct:  # numba: no padded copy, no im2col; x itself is kept (or recomputed)
             self.options = (stride, padding, dilation, groups)
-            self.save_for_backward(x, W)
+            self.recomputable = conv_direct.cheap_to_recompute(W)
+            self.save_for_backward(self.keep_input(0, x), W, b)
             return conv_direct.conv2d_forward(x, W, b, (ho, wo), stride, padding, dilation,
                                               groups)
         x_pad = pad_nhwc(x, padding)  # (N, H_p, W_p, C_in)
@@ -353,10 +354,17 @@ class Conv2d(Function):
                 dx = xp.ascontiguousarray(dx)  # x's own layout
         return (dx, dW, db)[: len(self.parents)]
 
+    def recompute_output(self) -> Any:
+        """y again from the kept x, W and b (direct path, ``conv_direct.cheap_to_recompute``):
+        the same kernel on the same arrays, so the same bits."""
+        x, W, b = self.saved_tensors
+        return conv_direct.conv2d_forward(self.kept(x), W, b, self.geo[6:8], *self.options)
+
     def backward_direct(self, dy: Any) -> Any:
         """The same three gradients by the numba kernels (``conv_direct``), from x itself."""
-        x, W = self.saved_tensors
+        x, W, _ = self.saved_tensors
         need_x, need_w = self.parents[0] is not None, self.parents[1] is not None
+        x = self.kept(x)
         dx, dW = conv_direct.conv2d_backward(x, W, dy, *self.options, need_x, need_w)
         db = None
         if len(self.parents) > 2 and self.parents[2] is not None:

@@ -31,6 +31,16 @@ from .jit import available, use_numba  # noqa: F401 - the switch, re-exported fo
 
 DIRECT_MAX_K = 600  # direct up to K = C_in/g·k_h·k_w = 600 (64 channels × 3×3, measured) ...
 DIRECT_MIN_PIXELS = 64  # ... on outputs of at least 8×8 (smaller frames waste more padding)
+RECOMPUTE_MAX_K = 32  # outputs of direct convolutions with K ≤ 32 are recomputed, not kept
+
+
+def cheap_to_recompute(W: Any) -> bool:
+    """Whether a later op should recompute this direct convolution's output instead of keeping
+    something of its size (batch norm's x̂): K = C_in/g·k_h·k_w ≤ ``RECOMPUTE_MAX_K``, i.e. at
+    most 2K = 64 flops an element against 4 bytes an element held until backward (ResNet's stem
+    and 1×1 shortcuts, depthwise layers: ~1 ms each in a ResNet-20 step, 15 MB less held)."""
+    _, cg, kh, kw = W.shape
+    return cg * kh * kw <= RECOMPUTE_MAX_K
 
 
 def prefers_direct(c_per_group: int, kh: int, kw: int, out_pixels: int, groups: int) -> bool:

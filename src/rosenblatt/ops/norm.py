@@ -79,6 +79,17 @@ def _as_ncs(x: Any) -> Any:
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
+def affine(x_hat: Any, weight: Any, bias: Any, relu: bool) -> Any:
+    """y = γ·x̂ + β per channel of an (N, C, S) array (γ, β (C,) or None), then max(y, 0) with
+    ``relu`` (NaN kept): a new array, computed the same way by forward and recompute."""
+    y = x_hat * weight[:, None] if weight is not None else x_hat.copy()
+    if bias is not None:
+        y += bias[:, None]
+    if relu:
+        get_array_module(y).maximum(y, 0, out=y)
+    return y
+
+
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1; x is (N, C) or (N, C, *).
 
@@ -99,6 +110,11 @@ class BatchNorm(Function):
     dγ = Σ dy·(x − running_mean)/√(running_var + eps),  dβ = Σ dy.
 
     ``weight`` (γ) and ``bias`` (β) are (C,) or None.
+
+    ``relu=True`` fuses a ReLU: the output is max(y, 0) and backward first zeroes dy where
+    y ≤ 0, the numbers of ``relu(batch_norm(x))``. In training it keeps no mask and no output:
+    both are recomputed from x̂ (``recompute_output``), so a convolution reading this output
+    keeps nothing of its own for backward either (``Function.keep_input``).
     """
 
     def forward(
@@ -111,6 +127,7 @@ class BatchNorm(Function):
         training: bool = True,
         momentum: float = 0.1,
         eps: float = 1e-5,
+        relu: bool = False,
     ) -> Any:
         if x.ndim < 2:
             raise ValueError(f"batch norm expects input of shape (N, C, *), got {tuple(x.shape)}")
@@ -118,14 +135,15 @@ class BatchNorm(Function):
         x3 = _as_ncs(x)  # (N, C, S)
         n, c, s = x3.shape
         m = n * s
-        self.training = training
+        self.training, self.relu = training, relu
         if training:
             if m <= 1:
                 raise ValueError(
                     f"expected more than 1 value per channel when training, got input of shape "
                     f"{tuple(x.shape)}"
                 )
-            kern = _compiled(x)
+            self.recomputable = relu
+            self.kern = kern = _compiled(x)  # backward and recompute take the same path
             if kern is not None:
                 return self.forward_compiled(kern, x, x3, weight, bias, running_mean,
                                              running_var, momentum, eps)
@@ -141,11 +159,8 @@ class BatchNorm(Function):
             if running_var is not None:
                 running_var *= 1.0 - momentum
                 running_var += (momentum * m / (m - 1)) * var
-            self.save_for_backward(x_hat, inv_std, weight)
-            y = x_hat * weight[:, None] if weight is not None else x_hat.copy()
-            if bias is not None:
-                y += bias[:, None]
-            return y.reshape(x.shape)
+            self.save_for_backward(x_hat, inv_std, weight, bias)
+            return affine(x_hat, weight, bias, relu).reshape(x.shape)
         if running_mean is None or running_var is None:
             raise ValueError("batch norm with training=False needs running_mean and running_var")
         inv_std = (1.0 / xp.sqrt(running_var + eps)).astype(x.dtype, copy=False)
@@ -155,8 +170,32 @@ class BatchNorm(Function):
         if bias is not None:
             shift = shift + bias
         y += shift.astype(x.dtype, copy=False)[:, None]
-        self.save_for_backward(x3, running_mean.astype(x.dtype, copy=False), inv_std, scale)
+        positive = None
+        if relu:
+            xp.maximum(y, 0, out=y)
+            positive = y > 0
+        self.save_for_backward(x3, running_mean.astype(x.dtype, copy=False), inv_std, scale,
+                               positive)
         return y.reshape(x.shape)
+
+    def recompute_output(self) -> Any:
+        """The training output max(γx̂ + β, 0) again, from the saved x̂ (``relu=True``)."""
+        x_hat, _, weight, bias = self.saved_tensors
+        if self.kern is None:
+            return affine(x_hat, weight, bias, True).reshape(self.out_shape)
+        return self.recompute_output_compiled(self.kern, self.saved_x_hat(), weight,
+                                              bias).reshape(self.out_shape)
+
+    @staticmethod
+    def recompute_output_compiled(kern: Any, x_hat: Any, weight: Any, bias: Any) -> Any:
+        """max(γx̂ + β, 0) by ``norm_numba.batch_norm_relu_output`` (forward and recompute)."""
+        y = np.empty_like(x_hat)
+
+        def run(i: int, c0: int, c1: int) -> None:
+            kern.batch_norm_relu_output(x_hat, weight, bias, y, c0, c1)
+
+        jit.parallel(run, jit.chunks(x_hat.shape[1]))
+        return y
 
     def backward(self, dy: Any) -> Any:
         dy3 = _as_ncs(dy)  # (N, C, S)
@@ -164,7 +203,9 @@ class BatchNorm(Function):
         need_b = self.parents[2] is not None
         dx = dw = db = None
         if not self.training:
-            x3, mean, inv_std, scale = self.saved_tensors
+            x3, mean, inv_std, scale, positive = self.saved_tensors
+            if positive is not None:
+                dy3 = dy3 * positive
             if need_x:
                 dx = (dy3 * scale[:, None]).reshape(dy.shape)
             if need_w or need_b:
@@ -173,12 +214,15 @@ class BatchNorm(Function):
                 if need_w:  # Σ dy·(x − μ)/σ = (Σ dy·x − μ Σ dy)/σ
                     dw = (channel_dot(dy3, x3) - mean * sum_dy) * inv_std
             return dx, dw, db
-        x_hat, inv_std, weight = self.saved_tensors
-        n, c, s = x_hat.shape
-        m = n * s
-        kern = _compiled(dy)
+        kern = self.kern if jit.supports(dy) else None
         if kern is not None:
             return self.backward_compiled(kern, dy, need_x, need_w, need_b)
+        _, inv_std, weight, bias = self.saved_tensors
+        x_hat = self.saved_x_hat()
+        n, c, s = x_hat.shape
+        m = n * s
+        if self.relu:
+            dy3 = dy3 * (affine(x_hat, weight, bias, False) > 0)
         sum_dy = channel_sum(dy3)
         sum_dy_xhat = channel_dot(dy3, x_hat)
         if need_x:
@@ -196,19 +240,31 @@ class BatchNorm(Function):
                          running_mean: Any, running_var: Any, momentum: float,
                          eps: float) -> Any:
         """Training forward by ``norm_numba.batch_norm_forward`` (same formulas, fewer passes),
-        channels split over threads."""
+        channels split over threads.
+
+        When x comes from an op that can recompute it (a cheap convolution,
+        ``Function.recomputable_input``), x̂ is not kept: backward normalises x again with the
+        same kernel (``saved_x_hat``), which gives the same bits. y is then made from x̂ in a
+        second pass, as with ``relu``."""
         x3 = np.ascontiguousarray(x3)  # (N, C, S)
         n, c, s = x3.shape
         m = n * s
         w = np.ones(c, x.dtype) if weight is None else np.ascontiguousarray(weight, x.dtype)
         b = np.zeros(c, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
-        x_hat, y = np.empty_like(x3), np.empty_like(x3)
+        source = self.recomputable_input(0)
+        x_hat_only = self.relu or source is not None  # then the kernel leaves y alone
+        x_hat = np.empty_like(x3)
+        y = x_hat if x_hat_only else np.empty_like(x3)
         mean, var = np.empty(c), np.empty(c)  # float64
 
         def run(i: int, c0: int, c1: int) -> None:
-            kern.batch_norm_forward(x3, w, b, eps, x_hat, y, mean, var, c0, c1)
+            kern.batch_norm_forward(x3, w, b, eps, x_hat_only, x_hat, y, mean, var, c0, c1)
 
         jit.parallel(run, jit.chunks(c))
+        if self.relu:
+            y = self.recompute_output_compiled(kern, x_hat, w, b)
+        elif x_hat_only:
+            y = affine(x_hat, w, b, False)
         if running_mean is not None:
             running_mean *= 1.0 - momentum
             running_mean += (momentum * mean).astype(running_mean.dtype)
@@ -216,22 +272,48 @@ class BatchNorm(Function):
             running_var *= 1.0 - momentum
             running_var += (momentum * m / (m - 1) * var).astype(running_var.dtype)
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        self.save_for_backward(x_hat, inv_std, weight)
+        self.eps = eps
+        self.save_for_backward(x_hat if source is None else source, inv_std, w, b)
         return y.reshape(x.shape)
+
+    def saved_x_hat(self) -> Any:
+        """x̂ (N, C, S) as forward made it: kept, or (when forward kept the op that made x
+        instead) normalised again from x by the forward's kernel, x̂ only."""
+        x_hat = self.saved_tensors[0]
+        if not isinstance(x_hat, Function):
+            return x_hat
+        x = self.kept(x_hat)
+        x3 = np.ascontiguousarray(_as_ncs(x))
+        x_hat = np.empty_like(x3)
+        c = x3.shape[1]
+        w, mean, var = np.ones(c, x3.dtype), np.empty(c), np.empty(c)
+
+        def run(i: int, c0: int, c1: int) -> None:
+            self.kern.batch_norm_forward(x3, w, w, self.eps, True, x_hat, x_hat, mean, var,
+                                         c0, c1)
+
+        jit.parallel(run, jit.chunks(c))
+        return x_hat
 
     def backward_compiled(self, kern: Any, dy: Any, need_x: bool, need_w: bool,
                           need_b: bool) -> Any:
         """Training backward by ``norm_numba.batch_norm_backward``."""
-        x_hat, inv_std, weight = self.saved_tensors
+        _, inv_std, weight, bias = self.saved_tensors
+        x_hat = self.saved_x_hat()
         c = x_hat.shape[1]
         dy3 = np.ascontiguousarray(_as_ncs(dy))  # (N, C, S)
         scale = inv_std if weight is None else weight * inv_std  # γ/σ, (C,)
         dx = np.empty_like(dy3) if need_x else None
         sum_dy, sum_dy_xhat = np.empty(c), np.empty(c)  # float64
+        out = dx if need_x else dy3
 
         def run(i: int, c0: int, c1: int) -> None:
-            kern.batch_norm_backward(dy3, x_hat, scale, dx if need_x else dy3, sum_dy,
-                                     sum_dy_xhat, need_x, c0, c1)
+            if self.relu:
+                kern.batch_norm_relu_backward(dy3, x_hat, scale, weight, bias, out, sum_dy,
+                                              sum_dy_xhat, need_x, c0, c1)
+            else:
+                kern.batch_norm_backward(dy3, x_hat, scale, out, sum_dy, sum_dy_xhat, need_x,
+                                         c0, c1)
 
         jit.parallel(run, jit.chunks(c))
         dx = dx.reshape(dy.shape) if need_x else None

@@ -24,10 +24,11 @@ _serial = njit(cache=True, fastmath=_FLAGS, nogil=True)
 
 
 @_serial
-def batch_norm_forward(x, weight, bias, eps, x_hat, y, mean, var, c0, c1):
+def batch_norm_forward(x, weight, bias, eps, x_hat_only, x_hat, y, mean, var, c0, c1):
     """For channels c0 ≤ c < c1 of x (N, C, S): mean[c], var[c] (biased, float64), x_hat and
-    y = weight·x_hat + bias written into (N, C, S) arrays; weight/bias (C,) (ones/zeros when the
-    layer has none)."""
+    y = weight·x_hat + bias written into (N, C, S) arrays; weight/bias (C,) (ones/zeros when
+    the layer has none). With ``x_hat_only`` y is not written: the caller makes it from x_hat
+    (``batch_norm_relu_output`` for a fused ReLU, which recompute reuses: the same bits)."""
     n, _, s = x.shape
     m = n * s
     zero = np.zeros(1, x.dtype)[0]
@@ -58,16 +59,55 @@ def batch_norm_forward(x, weight, bias, eps, x_hat, y, mean, var, c0, c1):
         g, b = weight[c], bias[c]
         for i in range(n):
             row, xh, out = x[i, c], x_hat[i, c], y[i, c]
+            if x_hat_only:
+                for k in range(s):
+                    xh[k] = (row[k] - mu_x) * inv
+            else:
+                for k in range(s):
+                    v = (row[k] - mu_x) * inv
+                    xh[k] = v
+                    out[k] = g * v + b
+
+
+@_serial
+def _pre_relu(gamma, x_hat_k, beta):
+    """z = γ·x̂ + β, the one expression the output and the backward's mask are made from."""
+    return gamma * x_hat_k + beta
+
+
+@_serial
+def batch_norm_relu_output(x_hat, weight, bias, y, c0, c1):
+    """y = max(weight·x_hat + bias, 0) (NaN kept) for channels c0 ≤ c < c1 of (N, C, S)
+    arrays: the forward's output with ``relu``, and the same bits when recomputed."""
+    n, _, s = x_hat.shape
+    zero = np.zeros(1, x_hat.dtype)[0]
+    for c in range(c0, c1):
+        g, b = weight[c], bias[c]
+        for i in range(n):
+            xh, out = x_hat[i, c], y[i, c]
             for k in range(s):
-                v = (row[k] - mu_x) * inv
-                xh[k] = v
-                out[k] = g * v + b
+                z = _pre_relu(g, xh[k], b)
+                out[k] = zero if z <= zero else z
 
 
 @_serial
 def batch_norm_backward(dy, x_hat, scale, dx, sum_dy, sum_dy_xhat, need_x, c0, c1):
     """For channels c0 ≤ c < c1: sum_dy[c] = Σ dy, sum_dy_xhat[c] = Σ dy·x̂ (float64) and, with
     ``need_x``, dx = scale[c]·(dy − x̂·Σdy·x̂/M − Σdy/M) (scale = γ/σ); (N, C, S) arrays."""
+    _backward(dy, x_hat, scale, scale, scale, False, dx, sum_dy, sum_dy_xhat, need_x, c0, c1)
+
+
+@_serial
+def batch_norm_relu_backward(dy, x_hat, scale, weight, bias, dx, sum_dy, sum_dy_xhat, need_x,
+                             c0, c1):
+    """``batch_norm_backward`` after a fused ReLU: dy is first zeroed where the forward's
+    weight·x̂ + bias was not > 0 (recomputed from x̂, the same expression)."""
+    _backward(dy, x_hat, scale, weight, bias, True, dx, sum_dy, sum_dy_xhat, need_x, c0, c1)
+
+
+@_serial
+def _backward(dy, x_hat, scale, weight, bias, relu, dx, sum_dy, sum_dy_xhat, need_x, c0, c1):
+    """The body of both backward kernels; dy counts only where w·x̂ + b > 0 when ``relu``."""
     n, _, s = dy.shape
     m = n * s
     zero = np.zeros(1, dy.dtype)[0]
@@ -75,13 +115,20 @@ def batch_norm_backward(dy, x_hat, scale, dx, sum_dy, sum_dy_xhat, need_x, c0, c
     for c in range(c0, c1):
         t1 = 0.0
         t2 = 0.0
+        gamma, beta = weight[c], bias[c]  # read only with relu
         for i in range(n):
             g, xh = dy[i, c], x_hat[i, c]
             r1 = zero
             r2 = zero
-            for k in range(s):
-                r1 += g[k]
-                r2 += g[k] * xh[k]
+            if relu:
+                for k in range(s):
+                    gk = g[k] if _pre_relu(gamma, xh[k], beta) > zero else zero
+                    r1 += gk
+                    r2 += gk * xh[k]
+            else:
+                for k in range(s):
+                    r1 += g[k]
+                    r2 += g[k] * xh[k]
             t1 += r1
             t2 += r2
         sum_dy[c] = t1
@@ -93,5 +140,10 @@ def batch_norm_backward(dy, x_hat, scale, dx, sum_dy, sum_dy_xhat, need_x, c0, c
             k_c, a, b = cast[0], cast[1], cast[2]  # dx = k·dy − a·x̂ − b
             for i in range(n):
                 g, xh, out = dy[i, c], x_hat[i, c], dx[i, c]
-                for k in range(s):
-                    out[k] = k_c * g[k] - a * xh[k] - b
+                if relu:
+                    for k in range(s):
+                        gk = g[k] if _pre_relu(gamma, xh[k], beta) > zero else zero
+                        out[k] = k_c * gk - a * xh[k] - b
+                else:
+                    for k in range(s):
+                        out[k] = k_c * g[k] - a * xh[k] - b

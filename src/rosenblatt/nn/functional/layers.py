@@ -109,6 +109,8 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    *,
+    relu: bool = False,
 ) -> Tensor:
     """Batch normalisation of x (N, C) or (N, C, *) per channel (see ``ops.norm.BatchNorm``).
 
@@ -117,6 +119,11 @@ def batch_norm(
     r ← (1 − momentum)·r + momentum·statistic, with the unbiased variance. training=False:
     normalise with ``running_mean``/``running_var``. ``momentum`` is a number here (the layers
     turn PyTorch's ``momentum=None``, a cumulative average, into 1/num_batches_tracked).
+
+    ``relu=True`` returns max(y, 0), the numbers of ``relu(batch_norm(...))``, fused: in
+    training nothing more is kept for backward than x̂, and a convolution that reads the result
+    keeps nothing either (it is recomputed from x̂ when needed), one activation less per
+    conv → BN → ReLU → conv.
     """
     if momentum is None:
         raise ValueError("batch_norm: momentum must be a number (BatchNorm layers handle None)")
@@ -129,6 +136,7 @@ def batch_norm(
         training=bool(training),
         momentum=float(momentum),
         eps=float(eps),
+        relu=bool(relu),
     )
 
 

@@ -115,9 +115,13 @@ class _BatchNorm(_NormBase):
     num_batches_tracked counts the batches. ``momentum=None`` makes them a cumulative average
     (momentum = 1/num_batches_tracked). Eval: running_mean and running_var normalise (or the
     batch statistics, when ``track_running_stats=False``).
+
+    ``layer(x, relu=True)`` is ``relu(layer(x))`` fused, which saves memory in training: the
+    ReLU's mask and output are recomputed from x̂ instead of kept, also for a convolution that
+    reads the output (the model zoo's conv → BN → ReLU blocks call it so).
     """
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *, relu: bool = False) -> Tensor:
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -135,6 +139,7 @@ class _BatchNorm(_NormBase):
             use_batch_stats,
             factor,
             self.eps,
+            relu=relu,
         )
 
 
