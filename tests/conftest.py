@@ -43,3 +43,24 @@ def pytest_addoption(parser):
 def full(request) -> bool:
     """True when the long experiments run in full (``--full`` or ``ROSENBLATT_FULL=1``)."""
     return bool(request.config.getoption("--full")) or os.environ.get("ROSENBLATT_FULL") == "1"
+
+
+def _numba_available() -> bool:
+    from rosenblatt.ops import jit
+
+    return jit.available()
+
+
+@pytest.fixture(params=[
+    pytest.param(True, id="numba", marks=pytest.mark.skipif(not _numba_available(),
+                                                            reason="numba is not installed")),
+    pytest.param(False, id="numpy"),
+])
+def numba_path(request):
+    """Runs a test twice: with every supported op on numba's kernels (``use_numba(True)``) and
+    with none (NumPy everywhere); the previous setting comes back afterwards."""
+    from rosenblatt.ops import jit
+
+    previous = jit.use_numba(request.param)
+    yield request.param
+    jit.use_numba(previous)

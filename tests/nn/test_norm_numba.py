@@ -16,28 +16,18 @@ from rosenblatt.nn import functional as F
 from rosenblatt.ops import jit
 
 needs_numba = pytest.mark.skipif(not jit.available(), reason="numba is not installed")
-PATHS = [pytest.param(True, id="numba", marks=needs_numba), pytest.param(False, id="numpy")]
 SHAPES = [(16, 5), (6, 4, 7), (4, 3, 5, 6), (2, 16, 32, 32), (3, 7, 1, 1)]
 
 
-@pytest.fixture
-def path(request):
-    previous = jit.use_numba(request.param)
-    yield request.param
-    jit.use_numba(previous)
-
-
-@pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_batch_norm_training_vs_torch_on_both_paths(path, shape, dtype):
+def test_batch_norm_training_vs_torch_on_both_paths(numba_path, shape, dtype):
     x, w, b = _params(shape, dtype)
     check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
              lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
              [x, w, b], atol=1e-4 if dtype == np.float32 else None)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_batch_norm_no_affine_and_some_grads_on_both_paths(path):
+def test_batch_norm_no_affine_and_some_grads_on_both_paths(numba_path):
     x, w, b = _params((5, 3, 4, 4), np.float64)
     check_op(lambda x: F.batch_norm(x, None, None, training=True),
              lambda x: TF.batch_norm(x, None, None, training=True), [x])
@@ -46,8 +36,7 @@ def test_batch_norm_no_affine_and_some_grads_on_both_paths(path):
              [x, w, b], grad=[False, True, False])
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_batch_norm_running_stats_on_both_paths(path, dtype):
+def test_batch_norm_running_stats_on_both_paths(numba_path, dtype):
     x, _, _ = _params((7, 3, 4, 5), dtype)
     ours_m, ours_v = rb.zeros(3, dtype=dtype), rb.ones(3, dtype=dtype)
     theirs_m = torch.zeros(3, dtype=torch.from_numpy(x).dtype)

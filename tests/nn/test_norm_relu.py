@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as TF
 from helpers import check_gradcheck, check_op, rng
 from test_norm import _params
+from test_norm_numba import needs_numba
 
 import rosenblatt as rb
 from rosenblatt import nn
@@ -18,29 +19,18 @@ from rosenblatt.nn import functional as F
 from rosenblatt.ops import jit
 from rosenblatt.ops.norm import BatchNorm
 
-needs_numba = pytest.mark.skipif(not jit.available(), reason="numba is not installed")
-PATHS = [pytest.param(True, id="numba", marks=needs_numba), pytest.param(False, id="numpy")]
 SHAPES = [(16, 5), (6, 4, 7), (4, 3, 5, 6), (2, 16, 32, 32)]
 
 
-@pytest.fixture
-def path(request):
-    previous = jit.use_numba(request.param)
-    yield request.param
-    jit.use_numba(previous)
-
-
-@pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_fused_relu_training_vs_torch(path, shape, dtype):
+def test_fused_relu_training_vs_torch(numba_path, shape, dtype):
     x, w, b = _params(shape, dtype)
     check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, relu=True),
              lambda x, w, b: TF.relu(TF.batch_norm(x, None, None, w, b, training=True)),
              [x, w, b], atol=1e-4 if dtype == np.float32 else None)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_fused_relu_without_affine_and_with_negative_gamma(path):
+def test_fused_relu_without_affine_and_with_negative_gamma(numba_path):
     x, w, b = _params((5, 3, 4, 4), np.float64)
     w[1] = -w[1]
     w[2] = 0.0  # γ = 0: the output is relu(β), and x̂ still gives x its gradient
@@ -51,8 +41,7 @@ def test_fused_relu_without_affine_and_with_negative_gamma(path):
              [x, w, b])
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_fused_relu_eval_vs_torch(path, dtype):
+def test_fused_relu_eval_vs_torch(numba_path, dtype):
     x, w, b = _params((6, 4, 5, 5), dtype)
     g = rng(1)
     mean, var = g.standard_normal(4).astype(dtype), g.uniform(0.5, 2, 4).astype(dtype)
@@ -63,15 +52,13 @@ def test_fused_relu_eval_vs_torch(path, dtype):
              [x, w, b], atol=1e-5 if dtype == np.float32 else None)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_fused_relu_finite_differences(path):
+def test_fused_relu_finite_differences(numba_path):
     x, w, b = _params((4, 3, 3, 5), np.float64)
     check_gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True,
                                                  relu=True), [x, w, b])
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_layer_call_with_relu_equals_relu_of_layer(path):
+def test_layer_call_with_relu_equals_relu_of_layer(numba_path):
     x, _, _ = _params((8, 6, 9, 9), np.float32)
     layer = nn.BatchNorm2d(6)
     layer.weight.data[:] = rng(2).uniform(-1, 2, 6)
@@ -83,9 +70,8 @@ def test_layer_call_with_relu_equals_relu_of_layer(path):
     assert int(layer.num_batches_tracked.item()) == 2  # the running statistics moved twice
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("dtype_", [np.float32, np.float64])
-def test_recomputed_output_is_bit_identical(path, dtype_):
+def test_recomputed_output_is_bit_identical(numba_path, dtype_):
     x, w, b = _params((16, 8, 12, 12), dtype_)
     y = F.batch_norm(rb.tensor(x, requires_grad=True), None, None, rb.tensor(w), rb.tensor(b),
                      training=True, relu=True)
@@ -149,8 +135,7 @@ def test_conv_after_fused_relu_vs_torch():
         jit.use_numba(previous)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_backward_after_the_node_was_freed_says_so(path):
+def test_backward_after_the_node_was_freed_says_so(numba_path):
     x, w, b = _params((4, 3, 10, 10), np.float32)
     y = F.batch_norm(rb.tensor(x, requires_grad=True), None, None, rb.tensor(w), rb.tensor(b),
                      training=True, relu=True)
@@ -189,8 +174,7 @@ def test_backward_mask_matches_the_output_where_the_pre_activation_is_near_zero(
     np.testing.assert_allclose(dx, positive - a * x_hat - b, atol=1e-6)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_nan_propagates_like_relu_of_batch_norm(path):
+def test_nan_propagates_like_relu_of_batch_norm(numba_path):
     x, w, b = _params((4, 3, 5, 5), np.float32)
     x[0, 1, 2, 2] = np.nan
     ours = F.batch_norm(rb.tensor(x), None, None, rb.tensor(w), rb.tensor(b), training=True,
