@@ -60,6 +60,7 @@ import contextlib
 import gc
 import itertools
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -100,6 +101,7 @@ THREADS = 2
 TARGET_SPEED = 1.5  # from the issue: at least 1.5× PyTorch's training throughput
 TARGET_MEMORY = 0.5  # and at most 0.5× its peak memory
 FRAMEWORKS = ("rosenblatt", "torch")
+NO_NUMBA = "rosenblatt-numpy"  # the memory run of rosenblatt with ROSENBLATT_NUMBA=0
 GEMM = "gemm"  # the bound: the step's matrix products alone
 # After NumPy's last matrix product, OpenBLAS's worker thread spins on a core for ~0.11 s before
 # it sleeps (measured: the process burns 0.11 CPU-s while the main thread sleeps 0.2 s; PyTorch's
@@ -609,15 +611,24 @@ def peak_memory(out: dict[str, float]) -> Iterator[None]:
     out["process_peak"] = float(max(lifetime, peak))
 
 
+WARM_SAMPLES = 2 * BATCH  # the warm-up epoch before measuring: loads code, not counted
+
+
 def memory_child(framework: str, n_samples: int) -> dict[str, float]:
-    """In this (fresh) process: the peak memory of one epoch of training."""
+    """In this (fresh) process: the peak memory of one epoch of training. A warm-up epoch of
+    ``WARM_SAMPLES`` on a model of its own runs first, as in ``benchmarks/cnn.py``: code loaded
+    once per process (numba's compiled kernels and LLVM; PyTorch's kernels) is not counted as
+    the training's memory but stays in the absolute peak; ``code_rss`` is what it added."""
     x, y = synthetic_data(n_samples)
     weights = initial_weights()
     out: dict[str, float] = {"samples": float(n_samples)}
+    rss0 = rss_bytes()
     if framework == "rosenblatt":
         rb.manual_seed(SEED)
+        train_rosenblatt(build_rosenblatt(weights), x[:WARM_SAMPLES], y[:WARM_SAMPLES])
         model = build_rosenblatt(weights)
         gc.collect()
+        out["code_rss"] = float(rss_bytes() - rss0)
         with peak_memory(out):
             train_rosenblatt(model, x, y)
     else:
@@ -625,45 +636,63 @@ def memory_child(framework: str, n_samples: int) -> dict[str, float]:
 
         torch.set_num_threads(THREADS)
         torch.manual_seed(SEED)
-        net = TorchMLP.build(weights)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        train_torch(TorchMLP.build(weights), xt[:WARM_SAMPLES], yt[:WARM_SAMPLES])
+        net = TorchMLP.build(weights)
         gc.collect()
+        out["code_rss"] = float(rss_bytes() - rss0)
         with peak_memory(out):
             train_torch(net, xt, yt)
     return out
 
 
-def run_child(script: Path, args: Sequence[str]) -> dict[str, float]:
-    """Run ``script`` with ``args`` in a fresh interpreter; its last stdout line is JSON."""
+def run_child(script: Path, args: Sequence[str],
+              env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``script`` with ``args`` in a fresh interpreter (``env``: variables to add to this
+    process's environment); its last stdout line is JSON."""
     cmd = [sys.executable, str(script), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env})
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def measure_memory(n_samples: int = N_SAMPLES) -> dict[str, dict[str, float]]:
-    """:func:`memory_child` for each framework, each in its own process."""
+    """:func:`memory_child` for each framework, each in its own process; when rosenblatt's numba
+    kernels run, rosenblatt once more with ``ROSENBLATT_NUMBA=0`` (key ``NO_NUMBA``)."""
     script = Path(__file__).resolve()
-    return {fw: run_child(script, ["--memory-child", fw, "--samples", str(n_samples)])
-            for fw in FRAMEWORKS}
+    args = ["--samples", str(n_samples)]
+    mem = {fw: run_child(script, ["--memory-child", fw, *args]) for fw in FRAMEWORKS}
+    if numba_runs():
+        mem[NO_NUMBA] = run_child(script, ["--memory-child", "rosenblatt", *args],
+                                  env={"ROSENBLATT_NUMBA": "0"})
+    return mem
 
 
 def format_memory(mem: dict[str, dict[str, float]]) -> str:
+    """The memory table: a row per run of ``mem`` (rosenblatt, rosenblatt without numba when
+    measured, torch) and the ratios of the rosenblatt runs to torch."""
     mb = 1 / 2**20
-    mine, theirs = mem["rosenblatt"], mem["torch"]
+    theirs = mem["torch"]
     lines = [
         "| framework | training's own peak (peak RSS − RSS before training) | absolute peak RSS "
         "(imports + data + training) | RSS before training |",
         "|---|---|---|---|",
     ]
-    for name in FRAMEWORKS:
-        m = mem[name]
-        lines.append(f"| {name} | {m['growth'] * mb:.1f} MB | {m['process_peak'] * mb:.0f} MB "
+    mine = [("rosenblatt", "rosenblatt")]
+    if NO_NUMBA in mem:
+        mine = [("rosenblatt", "rosenblatt (numba)"),
+                (NO_NUMBA, "rosenblatt, `ROSENBLATT_NUMBA=0`")]
+    for key, label in [*mine, ("torch", "torch")]:
+        m = mem[key]
+        lines.append(f"| {label} | {m['growth'] * mb:.1f} MB | {m['process_peak'] * mb:.0f} MB "
                      f"| {m['rss_before'] * mb:.0f} MB |")
-    lines.append(f"| rosenblatt / torch | {_ratio(mine['growth'], theirs['growth'])} | "
-                 f"{_ratio(mine['process_peak'], theirs['process_peak'])} | "
-                 f"{_ratio(mine['rss_before'], theirs['rss_before'])} |")
+    for key, label in mine:
+        m = mem[key]
+        lines.append(f"| {label} / torch | {_ratio(m['growth'], theirs['growth'])} | "
+                     f"{_ratio(m['process_peak'], theirs['process_peak'])} | "
+                     f"{_ratio(m['rss_before'], theirs['rss_before'])} |")
     return "\n".join(lines)
 
 
@@ -705,11 +734,17 @@ def verdict(s: Summary, mem: dict[str, dict[str, float]] | None) -> str:
                      f"{s.bound.median:.2f}× (the bound), and rosenblatt spends "
                      f"{100 * outside:.0f}% of its step outside them (breakdown below)")
     if mem is not None:
-        peak = mem["rosenblatt"]["process_peak"] / mem["torch"]["process_peak"]
-        own = mem["rosenblatt"]["growth"] / mem["torch"]["growth"]
-        parts.append(f"peak memory ≤ {TARGET_MEMORY}× PyTorch's: {peak:.2f}× of the absolute "
-                     f"peak, {_met(round(peak, 2) <= TARGET_MEMORY)} ({own:.2f}× of the "
-                     f"training's own peak, {_met(round(own, 2) <= TARGET_MEMORY)})")
+        for key in ("rosenblatt", NO_NUMBA) if NO_NUMBA in mem else ("rosenblatt",):
+            peak = mem[key]["process_peak"] / mem["torch"]["process_peak"]
+            own = mem[key]["growth"] / mem["torch"]["growth"]
+            text = (f"{peak:.2f}× of the absolute peak, {_met(round(peak, 2) <= TARGET_MEMORY)} "
+                    f"({own:.2f}× of the training's own peak, "
+                    f"{_met(round(own, 2) <= TARGET_MEMORY)})")
+            if key == "rosenblatt":
+                with_numba = " with numba" if NO_NUMBA in mem else ""
+                parts.append(f"peak memory ≤ {TARGET_MEMORY}× PyTorch's: {text}{with_numba}")
+            else:
+                parts[-1] += f"; without numba (`ROSENBLATT_NUMBA=0`): {text}"
     return "; ".join(parts) + "."
 
 
@@ -717,25 +752,92 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def numba_runs() -> bool:
+    """Whether rosenblatt's numba kernels (the SGD step, the cross-entropy) run here."""
+    return rb.ops.jit.available() and rb.ops.jit.mode() is not False
+
+
+def numba_note() -> str:
+    """Whether rosenblatt's numba kernels ran, and numba's version."""
+    if not numba_runs():
+        return "numba off (rosenblatt's NumPy paths)"
+    from importlib.metadata import version
+
+    return f"numba {version('numba')} (rosenblatt's SGD step and cross-entropy compiled)"
+
+
+def numba_memory_note(mem: dict[str, dict[str, float]]) -> str:
+    """A sentence on what numba costs in memory, when the run without it was measured."""
+    if NO_NUMBA not in mem:
+        return ""
+    extra = (mem["rosenblatt"]["process_peak"] - mem[NO_NUMBA]["process_peak"]) / 2**20
+    return (" With numba installed, rosenblatt's first training step imports it and loads the "
+            f"compiled SGD step and cross-entropy: {extra:,.0f} MB more in the absolute peak "
+            "(numba, llvmlite and LLVM: code, once per process; the warm-up epoch loads it, so "
+            "it is not in the training's own peak); the second row is the same run with "
+            "`ROSENBLATT_NUMBA=0` (NumPy paths only, numba never imported).")
+
+
 # What was tried while optimising the training path (issue 4), measured once, by hand, on this
 # machine; kept in the section so a rerun does not lose it. "A/B" = both variants of rosenblatt
-# interleaved in one process, 24–80 rounds of 20–50 steps, median [IQR] of the per-round ratios
+# interleaved in one process, 24–200 rounds of 20–50 steps, median [IQR] of the per-round ratios
 # of step times (< 1 is faster).
 OPTIMISATION_NOTES = """\
 ### What was tried (measured by hand while optimising; not rerun by this script)
 
-A/B: the two variants of rosenblatt interleaved in one process, 24–80 rounds of 20–50 steps,
-median [IQR] of the per-round ratios of step time (below 1 is faster). Ablations (removing a part,
-for scale only): without the SGD step 0.76–0.85 (the update is 15–24% of a step, 4 in-place
-passes over 670k floats); without the bias adds 0.975.
+A/B: the two variants of rosenblatt interleaved in one process (`fit` on this MLP, 0.25 s of
+sleep before every run, the order alternating), 24–200 rounds of 20–50 steps, median [IQR] of the
+per-round ratios of step time (below 1 is faster); "alone": the piece timed by itself, warm, in
+the same interleaved way. Ablations (removing a part, for scale only): without the SGD step
+0.76–0.85 (the NumPy update: 15–24% of a step, 4 in-place passes over 670k floats); without the
+bias adds 0.975.
 
+- **Kept** — the SGD step as one compiled pass per parameter with numba (`ops/optim_numba.py`,
+  used when numba is installed; every option: momentum in both forms, dampening, Nesterov,
+  weight decay, maximize): 3 reads and 2 writes per element instead of the NumPy path's 4 ufunc
+  passes (6 reads, 4 writes), each operation in the parameter's dtype and in the NumPy path's
+  order, no fused multiply-add, so the result is bit for bit the NumPy path's (tested). The step
+  alone: 320 → 138 µs (6 parameters; ~250 µs inside `fit`, where the arrays are no longer in
+  cache); A/B 0.911 [0.892–0.926] (80 rounds of 50 steps; 0.937 [0.914–0.981] in a first run of
+  60). Casting the options to the dtype once per group instead of per parameter: a 6-tensor step
+  of tiny parameters 26 → 20 µs. The price is numba itself: no op of this model used it before,
+  and importing it and loading the kernels adds ~120 MB of resident memory (numba, llvmlite,
+  LLVM; see Peak memory, which measures the run without numba too).
+- **Dropped** — that compiled SGD pass split over 2 threads (`jit.parallel`, parameters of 64k
+  elements or more): 1.048 [1.009–1.078] (60 rounds) against the serial pass; alone it went from
+  0.44 to 0.66 of the NumPy step's time. The pass is bound by memory, and right after the
+  backward GEMMs OpenBLAS's worker still spins on the other core.
+- **Kept** — cross-entropy with plain class indices as compiled rows with numba
+  (`ops/loss_numba.py`): forward and backward one call each instead of about 10 NumPy calls
+  each. Alone (`F.cross_entropy` forward + backward on 128×10): 91 → 67 µs, 0.73 [0.73–0.74];
+  A/B 0.996 [0.977–1.012] (120 rounds) and 0.987 [0.963–1.011] (200 rounds, a first version):
+  ~0.7% of a step, at the edge of the noise. Not bit-identical: exp and log are the C library's
+  (NumPy's SIMD ones are not correctly rounded), within a few units in the last place of the
+  NumPy path and within float32 tolerance of PyTorch (tested). The first version summed each row
+  in float64; that moved one weight of a 50-step `Adagrad(maximize=True)` run in
+  tests/optim/test_optimizers.py 1.3e-6 past its tolerance (gradient ascent amplifies last-bit
+  differences), so the kept one sums the row in float32 in NumPy's pairwise order.
+- **Kept** — the shuffled batch gathered with `x.take(idx, axis=0)` instead of `x[idx]` (the same
+  rows): 53 → 47 µs per 128×784 batch from the 188 MB array, 0.89 [0.88–0.91] alone (40 rounds of
+  468 batches); A/B 0.993 [0.977–1.006] (60 rounds), below the noise.
+- **Checked, nothing to remove** — `fit`'s own per-batch Python: a minimal hand-written loop over
+  the same work (permutation, gather, forward, `cross_entropy`, the finiteness check, `backward`,
+  `step`, `zero_grad`) against `fit`: 0.999 [0.989–1.015] (60 rounds). `fit` adds about 10 Python
+  calls per batch (runner, tracker, batch iterator) to the ~420 of the model, autograd and
+  optimiser; no logs are built without a batch callback and no metrics without compiled ones.
+- **Kept, not in this benchmark** — Adam/AdamW as one compiled pass (`ops/optim_numba.py`, bit
+  for bit the NumPy path's): the step alone 1,487 → 402 µs, 0.27 [0.27–0.30] (amsgrad 1,741 →
+  1,116 µs, 0.64: five arrays, which LLVM does not vectorise); `fit` of this MLP with Adam, A/B
+  0.749 [0.725–0.769] (30 rounds). numba's default error model checks every division for zero
+  (raising instead of giving inf, as NumPy does): that kept the loop scalar and slower than NumPy
+  (2,600 µs), so the kernels use `error_model="numpy"`.
 - **Kept** — cross-entropy fast path for plain class indices (no class weights, no label
   smoothing, nothing ignored: `l = −log p_y`, `dx = g·(p − onehot)`), bit-identical to the general
   path: the op's forward + backward 57.8 → 49.0 µs (−15%; ~0.2% of a step).
 - **Already there** (checked): no `dx` for the first layer (the input needs no grad, so its
   parent slot is empty and `Linear.backward` skips the product); `x @ W.T` and `dy.T @ x` pass
-  BLAS transpose flags, no copies; ReLU saves a boolean mask; the SGD step is 4 in-place ufunc
-  passes with reused scratch; fit computes no metrics when none are compiled.
+  BLAS transpose flags, no copies; ReLU saves a boolean mask; the NumPy SGD step (without numba)
+  is 4 in-place ufunc passes with reused scratch; fit computes no metrics when none are compiled.
 - **Dropped** — malloc tuning (`mallopt(M_MMAP_MAX, 0)`, `M_TRIM_THRESHOLD` 1 GiB, via glibc's
   environment twins): minor page faults per step are 0.015 without it (glibc's dynamic mmap
   threshold already keeps the ≤ 1.6 MB gradient arrays on the heap after their first free) and
@@ -757,7 +859,10 @@ passes over 670k floats); without the bias adds 0.975.
 - **Not changed** — ReLU: `np.maximum` takes 34 µs on 128×512 against 19 µs for `x * mask`,
   but the product gives −0.0 for negative inputs and NaN for −inf (not the same results);
   `np.where` takes 241 µs. An in-place `dy *= mask` saves 3 µs per layer but needs to know that
-  nobody else holds `dy`, which the autograd walk does not track.
+  nobody else holds `dy`, which the autograd walk does not track. A compiled ReLU (numba: mask
+  and `y` in one pass, NaN kept; `dy` where the mask is set) measured 38.6 → 11.1 µs forward and
+  18.1 → 10.1 µs backward per 128×512 layer alone, ~70 µs of a step; not done here (the op is
+  in `ops/activation.py`).
 - **Not done** — `dx` and `dW` of a layer on two Python threads with single-threaded BLAS: 852 vs
   970 µs for the second layer's pair (one noisy measurement), but switching OpenBLAS's thread
   count per call is global state, not something an op should touch.
@@ -787,10 +892,12 @@ def build_section(summary: Summary, losses: dict[str, Any], parts: dict[str, dic
             "### Peak memory",
             "",
             f"One epoch ({n:,.0f} samples) in a fresh process per framework; the rosenblatt "
-            "process never imports torch (importing torch alone takes ~220 MB). The kernel's "
-            "peak-RSS mark is reset before training, so the first column is the training's own "
-            "peak above what imports, the data (188 MB for 60,000 samples, shared with torch "
-            "through `torch.from_numpy`) and the model already held.",
+            "process never imports torch (importing torch alone takes ~220 MB). A warm-up "
+            f"epoch of {WARM_SAMPLES} samples on a separate model runs first (code loaded once "
+            "per process, as in the CNN section). The kernel's peak-RSS mark is reset before "
+            "training, so the first column is the training's own peak above what imports, the "
+            "warm-up, the data (188 MB for 60,000 samples, shared with torch through "
+            "`torch.from_numpy`) and the model already held." + numba_memory_note(mem),
             "",
             format_memory(mem),
             "",
@@ -869,7 +976,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Settings: {n_samples:,} samples, {steps} batches of {BATCH} per round, {warmup} warm-up "
         f"+ {rounds} timed rounds (each of the 6 orders of the three runners equally often), "
         f"{args.pause:g} s of sleep before every timed run, GC frozen after set-up, "
-        f"`torch.set_num_threads({THREADS})`, float32; the whole script took {elapsed:.0f} s."
+        f"`torch.set_num_threads({THREADS})`, float32, {numba_note()}; the whole script took "
+        f"{elapsed:.0f} s."
         f"{contention} Idle spinning, measured here: while the main thread sleeps 0.2 s right "
         f"after a matrix product the process still burns {spin['numpy']:.3f} CPU-s after "
         f"NumPy's (OpenBLAS's worker spinning) and {spin['torch']:.3f} CPU-s after PyTorch's; "

@@ -121,3 +121,22 @@ def _np(t: Any) -> np.ndarray:
 def _host(a: Any) -> np.ndarray:
     """A NumPy or CuPy array as a NumPy array."""
     return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def count_kernel_calls(monkeypatch: Any, module: str, names: Sequence[str]) -> dict[str, int]:
+    """Wrap the numba kernels ``names`` of ``rosenblatt.ops.<module>`` so that each call is
+    counted (proof that a path really ran); the counts stay 0 when numba is missing."""
+    from rosenblatt.ops import jit
+
+    counts = dict.fromkeys(names, 0)
+    kern = jit.kernels(module)
+    if kern is not None:
+        for name in names:
+            original = getattr(kern, name)
+
+            def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+                counts[_name] += 1
+                return _original(*args)
+
+            monkeypatch.setattr(kern, name, counted)
+    return counts

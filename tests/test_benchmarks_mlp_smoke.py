@@ -81,3 +81,34 @@ def test_amp_report_formats():
     text = amp.build_section(res, mem, (128,), "Settings: test.")
     assert "<!--" not in text and "C11" in text
     assert "at batch 128 it holds" in text
+
+
+def test_numba_note_follows_the_switch():
+    from rosenblatt.ops import jit
+
+    previous = jit.use_numba(False)
+    try:
+        assert mlp.numba_note() == "numba off (rosenblatt's NumPy paths)"
+    finally:
+        jit.use_numba(previous)
+    if jit.available():
+        assert mlp.numba_note().startswith("numba ") and "compiled" in mlp.numba_note()
+
+
+def test_memory_report_with_and_without_numba():
+    one = {"samples": 512.0, "growth": 2e6, "process_peak": 2.6e8, "rss_before": 2.58e8,
+           "peak": 2.6e8, "peak_reset": 1.0}
+    mem = {"rosenblatt": dict(one, growth=1.3e8, process_peak=3.9e8), mlp.NO_NUMBA: one,
+           "torch": dict(one, growth=2.3e7, process_peak=5.3e8)}
+    table = mlp.format_memory(mem)
+    assert table.count("\n") == 6  # header, rule, 3 runs, 2 ratios
+    assert "rosenblatt (numba) / torch | 5.65× | 0.74×" in table
+    assert "`ROSENBLATT_NUMBA=0` / torch | 0.09× | 0.49×" in table
+    assert "124 MB more in the absolute peak" in mlp.numba_memory_note(mem)
+    timings = {"rosenblatt": [1.0, 1.1], "torch": [1.2, 1.2], mlp.GEMM: [0.8, 0.8]}
+    text = mlp.verdict(mlp.summarize(timings, 256), mem)
+    assert "0.74× of the absolute peak, NOT met" in text
+    assert "without numba (`ROSENBLATT_NUMBA=0`): 0.49× of the absolute peak, met" in text
+    del mem[mlp.NO_NUMBA]  # numba absent or off: the two-row report
+    assert mlp.format_memory(mem).count("\n") == 4 and mlp.numba_memory_note(mem) == ""
+    assert "without numba" not in mlp.verdict(mlp.summarize(timings, 256), mem)

@@ -22,15 +22,6 @@ CHECK_EVERY = 5
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """PyTorch's thread pool on a busy 2-core machine makes these tiny steps 10× slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _models(dtype):
     torch.manual_seed(0)
     ours = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),

@@ -1,10 +1,20 @@
-"""Adam (and AMSGrad): momentum on the gradient, scaled by a running RMS of the gradient."""
+"""Adam (and AMSGrad): momentum on the gradient, scaled by a running RMS of the gradient.
+
+With numba (optional, ``ops/jit.py``), a parameter whose array, gradient and state are
+C-contiguous NumPy float32/float64 arrays of one dtype takes its step in one compiled pass
+(``ops/optim_numba.py``: one read of each array, one write of each updated one, instead of about
+13 ufunc passes), bit for bit the NumPy path's result. Without numba, with
+``ROSENBLATT_NUMBA=0`` or ``jit.use_numba(False)``, and for CuPy arrays, the NumPy path runs.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
+from ..ops import jit
 from .optimizer import Optimizer, ParamsT, check_adam_hyperparameters
 
 
@@ -53,6 +63,7 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         wd = group["weight_decay"]
         decoupled = group["decoupled_weight_decay"]
+        kern = None if jit.mode() is False else jit.kernels("optim_numba")
         for p in self._active(group):
             x = p.data
             xp = backend.get_array_module(x)
@@ -65,6 +76,8 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = xp.zeros_like(x)
             state["step"] += 1
             step = state["step"]
+            if kern is not None and _step_compiled(kern, x, p.grad, state, group, step):
+                continue
             if wd and decoupled:
                 x *= 1.0 - lr * wd
                 g = self._grad_term(x, p.grad, 0.0, group["maximize"])
@@ -87,3 +100,32 @@ class Adam(Optimizer):
             denom /= bias_correction2_sqrt
             denom += eps
             self._addcdiv_(xp, x, exp_avg, denom, -step_size, t)
+
+
+def _step_compiled(kern: Any, x: Any, grad: Any, state: dict[str, Any], group: dict[str, Any],
+                   step: int) -> bool:
+    """Adam's step ``step`` of the parameter array ``x`` by ``optim_numba.adam``: the formulas
+    of ``Adam._step_group`` in one pass, every operation in x's dtype (the scalars below cast to
+    it, as NumPy's ufuncs cast Python floats), so the result is the NumPy path's bit for bit.
+    Returns False, having done nothing, when the arrays do not fit the kernel (not NumPy
+    float32/64, not C-contiguous, dtypes or shapes differ)."""
+    amsgrad = group["amsgrad"]
+    arrays = [grad, state["exp_avg"], state["exp_avg_sq"]]
+    if amsgrad:
+        arrays.append(state["max_exp_avg_sq"])
+    if not (jit.supports(x) and x.flags.c_contiguous and all(
+            type(a) is np.ndarray and a.dtype == x.dtype and a.shape == x.shape
+            and a.flags.c_contiguous for a in arrays)):
+        return False
+    lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    decoupled = bool(wd and group["decoupled_weight_decay"])
+    weight = 1.0 - beta1  # the lerp weight of m toward g, in its two forms as torch.lerp
+    cast = x.dtype.type
+    flat = [a.reshape(-1) for a in arrays]
+    kern.adam(x.reshape(-1), flat[0], flat[1], flat[2], flat[-1],
+              cast(1.0 - lr * wd if decoupled else 1.0), cast(0.0 if decoupled else wd),
+              bool(group["maximize"]), cast(weight), weight < 0.5, cast(1.0 - weight),
+              cast(beta2), cast(1.0 - beta2), bool(amsgrad), cast(-(lr / (1 - beta1**step))),
+              cast((1 - beta2**step) ** 0.5), cast(eps))
+    return True
