@@ -1,8 +1,11 @@
-"""The optional numba switch of the compiled kernels in ``ops`` (direct convolution, batch norm;
-``use_numba(False)`` also turns off the recurrent kernels of ``ops/rnn_numba.py``, which have their
-own finer switch): whether they may run, and the thread pool they run on.
+"""The optional numba switch of the compiled kernels in ``ops`` (direct convolution
+``conv_numba``, batch norm ``norm_numba``, cross-entropy ``loss_numba``, the SGD and Adam steps
+``optim_numba``; ``use_numba(False)`` also turns off the recurrent kernels of
+``ops/rnn_numba.py``, which have their own finer switch): whether they may run, and the thread
+pool they run on.
 
-numba is optional. It is imported once, on the first op that could use it, not with the package.
+numba is optional. It is imported once, on the first op that could use it, not with the package;
+loading it and the cached kernels adds about 70–110 MB to a process's memory, once.
 The kernels stay off without numba, with ``ROSENBLATT_NUMBA=0`` in the environment, or after
 ``use_numba(False)``; the ops then take their NumPy paths, unchanged (CuPy arrays always do).
 ``use_numba(None)``, the default, lets each op choose (the convolution by layer shape);

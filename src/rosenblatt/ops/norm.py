@@ -170,12 +170,10 @@ class BatchNorm(Function):
         if bias is not None:
             shift = shift + bias
         y += shift.astype(x.dtype, copy=False)[:, None]
-        positive = None
         if relu:
             xp.maximum(y, 0, out=y)
-            positive = y > 0
         self.save_for_backward(x3, running_mean.astype(x.dtype, copy=False), inv_std, scale,
-                               positive)
+                               y if relu else None)  # y > 0 is the ReLU's mask
         return y.reshape(x.shape)
 
     def recompute_output(self) -> Any:
@@ -203,9 +201,9 @@ class BatchNorm(Function):
         need_b = self.parents[2] is not None
         dx = dw = db = None
         if not self.training:
-            x3, mean, inv_std, scale, positive = self.saved_tensors
-            if positive is not None:
-                dy3 = dy3 * positive
+            x3, mean, inv_std, scale, y = self.saved_tensors
+            if y is not None:
+                dy3 = dy3 * (y > 0)
             if need_x:
                 dx = (dy3 * scale[:, None]).reshape(dy.shape)
             if need_w or need_b:
