@@ -863,9 +863,12 @@ bias adds 0.975.
   and `y` in one pass, NaN kept; `dy` where the mask is set) measured 38.6 → 11.1 µs forward and
   18.1 → 10.1 µs backward per 128×512 layer alone, ~70 µs of a step; not done here (the op is
   in `ops/activation.py`).
-- **Not done** — `dx` and `dW` of a layer on two Python threads with single-threaded BLAS: 852 vs
-  970 µs for the second layer's pair (one noisy measurement), but switching OpenBLAS's thread
-  count per call is global state, not something an op should touch.
+- **Dropped** — the GEMMs run concurrently instead of by OpenBLAS's two threads: OpenBLAS
+  limited to one thread (threadpoolctl) and two Python threads doing the forward products as
+  batch halves, each layer's `dx` and `dW` side by side, and `dW1` as row halves. The step's 8
+  GEMMs took 1.51× [1.40–1.53] the time of doing them one after another on two OpenBLAS threads
+  (30 rounds of 50, 3.75 against 2.47 ms). An earlier single measurement of one layer's pair
+  (852 against 970 µs) did not hold up, so the bound above stands.
 """
 
 
