@@ -64,3 +64,14 @@ def numba_path(request):
     previous = jit.use_numba(request.param)
     yield request.param
     jit.use_numba(previous)
+
+
+@pytest.fixture
+def numba_always():
+    """Every supported op on numba's kernels for this test (``use_numba(True)``; the direct
+    convolution for every shape), the previous setting back afterwards."""
+    from rosenblatt.ops import jit
+
+    previous = jit.use_numba(True)
+    yield
+    jit.use_numba(previous)

@@ -283,7 +283,9 @@ def test_conv2d_in_batch_chunks_matches_torch(monkeypatch, keep):
     assert conv_ops.batch_chunks(5, 1) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
 
 
-def test_conv_output_and_gradient_keep_the_input_memory_layout():
+def check_conv_keeps_the_memory_layout():
+    """One conv on the same x in NCHW and in channels-last memory: each output keeps its
+    input's layout, and the values agree. Returns (x_nchw, x_nhwc, y_nchw, y_channels_last)."""
     x_nchw = rb.tensor(rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32),
                        requires_grad=True)
     x_nhwc = rb.tensor(np.ascontiguousarray(x_nchw.data.transpose(0, 2, 3, 1)),
@@ -294,6 +296,11 @@ def test_conv_output_and_gradient_keep_the_input_memory_layout():
     assert y1.data.flags.c_contiguous  # NCHW in, NCHW out
     assert y2.data.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last in, channels-last out
     np.testing.assert_allclose(y1.detach().numpy(), y2.detach().numpy(), atol=1e-6)
+    return x_nchw, x_nhwc, y1, y2
+
+
+def test_conv_output_and_gradient_keep_the_input_memory_layout():
+    x_nchw, x_nhwc, y1, y2 = check_conv_keeps_the_memory_layout()
     y1.sum().backward()
     y2.sum().backward()
     np.testing.assert_allclose(x_nchw.grad, x_nhwc.grad.transpose(0, 3, 1, 2), atol=1e-5)

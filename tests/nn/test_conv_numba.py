@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch.nn.functional as TF
 from helpers import check_gradcheck, check_op, rng
-from test_conv import CONV2D, _arrays, check_conv2d_case
+from test_conv import CONV2D, _arrays, check_conv2d_case, check_conv_keeps_the_memory_layout
 
 import rosenblatt as rb
 from rosenblatt import nn
@@ -24,26 +24,15 @@ from rosenblatt.ops import conv_direct
 
 HAS_NUMBA = conv_direct.available()
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
-PATHS = [pytest.param(True, id="numba", marks=needs_numba), pytest.param(False, id="numpy")]
-
-
-@pytest.fixture
-def path(request):
-    """Force one path for the test, then restore the per-shape choice."""
-    previous = conv_direct.use_numba(request.param)
-    yield request.param
-    conv_direct.use_numba(previous)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-@pytest.mark.parametrize("path", PATHS, indirect=True)
 @pytest.mark.parametrize("n,c,h,w,co,k,s,p,d,g,bias", CONV2D)
-def test_conv2d_vs_torch_on_both_paths(path, n, c, h, w, co, k, s, p, d, g, bias, dtype):
+def test_conv2d_vs_torch_on_both_paths(numba_path, n, c, h, w, co, k, s, p, d, g, bias, dtype):
     check_conv2d_case(n, c, h, w, co, k, s, p, d, g, bias, dtype)
 
 
-@pytest.mark.parametrize("path", PATHS, indirect=True)
-def test_lenet_and_resnet_shapes_vs_torch(path):
+def test_lenet_and_resnet_shapes_vs_torch(numba_path):
     """The benchmark's layer types at a small batch: a 5×5 first layer on one channel, a 3×3
     padded layer, a strided 3×3 and a strided 1×1 shortcut, in float64."""
     for x_shape, w_shape, s, p in [((3, 1, 28, 28), (6, 1, 5, 5), 1, 2),
@@ -92,7 +81,7 @@ def test_the_two_paths_agree(seed):
 
 
 @needs_numba
-def test_numba_kernels_gradcheck_float64(path_numba):
+def test_numba_kernels_gradcheck_float64(numba_always):
     x, W, b = _arrays((2, 4, 5, 6), (4, 2, 3, 2), np.float64)
     check_gradcheck(lambda x, W, b: F.conv2d(x, W, b, (2, 1), 1, (1, 2), 2), [x, W, b])
     x, W, b = _arrays((1, 1, 6, 5), (3, 1, 3, 3), np.float64)
@@ -101,28 +90,12 @@ def test_numba_kernels_gradcheck_float64(path_numba):
     check_gradcheck(lambda x, W, b: F.conv2d(x, W, b, 2, (1, 0)), [x, W, b])
 
 
-@pytest.fixture
-def path_numba():
-    previous = conv_direct.use_numba(True)
-    yield
-    conv_direct.use_numba(previous)
-
-
 @needs_numba
-def test_numba_path_keeps_the_memory_layout_and_only_x(path_numba):
-    x_nchw = rb.tensor(rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32),
-                       requires_grad=True)
-    x_nhwc = rb.tensor(np.ascontiguousarray(x_nchw.data.transpose(0, 2, 3, 1)),
-                       requires_grad=True)
-    layer = nn.Conv2d(3, 4, 3, padding=1)
-    y1 = layer(x_nchw)
-    y2 = layer(x_nhwc.permute(0, 3, 1, 2))
+def test_numba_path_keeps_the_memory_layout_and_only_x(numba_always):
+    x_nchw, x_nhwc, y1, y2 = check_conv_keeps_the_memory_layout()
     assert y1._node.direct and y2._node.direct
     saved_x = y1._node.saved_tensors[0]
     assert saved_x is x_nchw.data  # x itself is kept for backward: no padded copy, no im2col
-    assert y1.data.flags.c_contiguous
-    assert y2.data.transpose(0, 2, 3, 1).flags.c_contiguous
-    np.testing.assert_allclose(y1.detach().numpy(), y2.detach().numpy(), atol=1e-6)
     y1.sum().backward()
     y2.sum().backward()
     assert x_nchw.grad.flags.c_contiguous

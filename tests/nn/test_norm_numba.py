@@ -52,18 +52,11 @@ def test_batch_norm_running_stats_on_both_paths(numba_path, dtype):
 
 
 @needs_numba
-def test_batch_norm_gradcheck_through_the_kernels(path_numba):
+def test_batch_norm_gradcheck_through_the_kernels(numba_always):
     for shape in [(6, 4, 7), (4, 3, 5, 6)]:
         x, w, b = _params(shape, np.float64)
         check_gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                         [x, w, b])
-
-
-@pytest.fixture
-def path_numba():
-    previous = jit.use_numba(True)
-    yield
-    jit.use_numba(previous)
 
 
 @needs_numba

@@ -90,49 +90,41 @@ def test_plain_batch_norm_is_not_recomputable():
 
 
 @needs_numba
-def test_conv_after_fused_relu_keeps_the_node_and_gets_the_same_gradients():
-    previous = jit.use_numba(True)  # the direct convolution keeps its input (or its recipe)
-    try:
-        g = rng(4)
-        x = g.standard_normal((4, 6, 10, 10)).astype(np.float32)
-        bn, conv = nn.BatchNorm2d(6), nn.Conv2d(6, 5, 3, padding=1)
-        bn.weight.data[:] = g.uniform(0.5, 1.5, 6)
-        bn.bias.data[:] = g.standard_normal(6)
-        grads = []
-        for fused in (True, False):
-            for p in (*bn.parameters(), *conv.parameters()):
-                p.grad = None
-            xt = rb.tensor(x, requires_grad=True)
-            h = bn(xt, relu=True) if fused else F.relu(bn(xt))
-            y = conv(h)
-            kept = y._node.saved_tensors[0]
-            if fused:
-                assert kept is h._node  # not the array: it is freed after forward
-            else:
-                assert kept is h.data
-            (y * rb.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(np.float32))
-             ).sum().backward()
-            grads.append([xt.grad, bn.weight.grad, bn.bias.grad, conv.weight.grad])
-        for ours, plain in zip(*grads, strict=True):
-            np.testing.assert_allclose(ours, plain, rtol=1e-4, atol=1e-5)
-    finally:
-        jit.use_numba(previous)
+def test_conv_after_fused_relu_keeps_the_node_and_gets_the_same_gradients(numba_always):
+    g = rng(4)
+    x = g.standard_normal((4, 6, 10, 10)).astype(np.float32)
+    bn, conv = nn.BatchNorm2d(6), nn.Conv2d(6, 5, 3, padding=1)
+    bn.weight.data[:] = g.uniform(0.5, 1.5, 6)
+    bn.bias.data[:] = g.standard_normal(6)
+    grads = []
+    for fused in (True, False):
+        for p in (*bn.parameters(), *conv.parameters()):
+            p.grad = None
+        xt = rb.tensor(x, requires_grad=True)
+        h = bn(xt, relu=True) if fused else F.relu(bn(xt))
+        y = conv(h)
+        kept = y._node.saved_tensors[0]
+        if fused:
+            assert kept is h._node  # not the array: it is freed after forward
+        else:
+            assert kept is h.data
+        (y * rb.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(np.float32))
+         ).sum().backward()
+        grads.append([xt.grad, bn.weight.grad, bn.bias.grad, conv.weight.grad])
+    for ours, plain in zip(*grads, strict=True):
+        np.testing.assert_allclose(ours, plain, rtol=1e-4, atol=1e-5)
 
 
 @needs_numba
-def test_conv_after_fused_relu_vs_torch():
-    previous = jit.use_numba(True)
-    try:
-        x, w, b = _params((4, 6, 10, 10), np.float64)
-        k = rng(5).standard_normal((5, 6, 3, 3))
-        check_op(lambda x, w, b, k: F.conv2d(F.batch_norm(x, None, None, w, b, training=True,
-                                                          relu=True), k, padding=1),
-                 lambda x, w, b, k: TF.conv2d(TF.relu(TF.batch_norm(x, None, None, w, b,
-                                                                    training=True)), k,
-                                              padding=1),
-                 [x, w, b, k])
-    finally:
-        jit.use_numba(previous)
+def test_conv_after_fused_relu_vs_torch(numba_always):
+    x, w, b = _params((4, 6, 10, 10), np.float64)
+    k = rng(5).standard_normal((5, 6, 3, 3))
+    check_op(lambda x, w, b, k: F.conv2d(F.batch_norm(x, None, None, w, b, training=True,
+                                                      relu=True), k, padding=1),
+             lambda x, w, b, k: TF.conv2d(TF.relu(TF.batch_norm(x, None, None, w, b,
+                                                                training=True)), k,
+                                          padding=1),
+             [x, w, b, k])
 
 
 def test_backward_after_the_node_was_freed_says_so(numba_path):

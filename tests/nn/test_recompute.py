@@ -18,13 +18,6 @@ from rosenblatt.ops.conv import Conv2d
 needs_numba = pytest.mark.skipif(not jit.available(), reason="numba is not installed")
 
 
-@pytest.fixture
-def direct():
-    previous = jit.use_numba(True)
-    yield
-    jit.use_numba(previous)
-
-
 def _stem(k_in: int = 3, dtype=np.float32, seed: int = 0):
     g = rng(seed)
     x = g.standard_normal((4, k_in, 10, 10)).astype(dtype)
@@ -49,7 +42,7 @@ def _net(relu: bool):
 
 @needs_numba
 @pytest.mark.parametrize("relu", [True, False], ids=["fused", "separate"])
-def test_conv_bn_relu_conv_with_a_recomputed_conv_vs_torch(direct, relu, dtype):
+def test_conv_bn_relu_conv_with_a_recomputed_conv_vs_torch(numba_always, relu, dtype):
     inputs = _stem(dtype=dtype)
     assert conv_direct.cheap_to_recompute(inputs[1])
     rb_fn, torch_fn = _net(relu)
@@ -57,7 +50,7 @@ def test_conv_bn_relu_conv_with_a_recomputed_conv_vs_torch(direct, relu, dtype):
 
 
 @needs_numba
-def test_batch_norm_keeps_the_cheap_conv_not_x_hat(direct):
+def test_batch_norm_keeps_the_cheap_conv_not_x_hat(numba_always):
     x, w1, gamma, beta, _ = _stem()
     c = F.conv2d(rb.tensor(x, requires_grad=True), rb.tensor(w1, requires_grad=True), padding=1)
     assert isinstance(c._node, Conv2d) and c._node.recomputable
@@ -67,7 +60,7 @@ def test_batch_norm_keeps_the_cheap_conv_not_x_hat(direct):
 
 
 @needs_numba
-def test_wide_conv_is_not_recomputed(direct):
+def test_wide_conv_is_not_recomputed(numba_always):
     x, _, gamma, beta, _ = _stem(k_in=4)  # K = 36 > 32
     w = rng(1).standard_normal((6, 4, 3, 3)).astype(np.float32)
     c = F.conv2d(rb.tensor(x, requires_grad=True), rb.tensor(w), padding=1)
@@ -77,7 +70,7 @@ def test_wide_conv_is_not_recomputed(direct):
 
 
 @needs_numba
-def test_recomputed_x_hat_equals_the_kept_one_and_gradients_agree(direct, monkeypatch):
+def test_recomputed_x_hat_equals_the_kept_one_and_gradients_agree(numba_always, monkeypatch):
     x, w1, gamma, beta, w2 = _stem()
     rb_fn, _ = _net(relu=True)
     runs = []
@@ -109,7 +102,7 @@ def test_relu_keeps_its_output_once_a_later_op_keeps_it():
 
 
 @needs_numba
-def test_relu_before_a_direct_conv_shares_the_conv_input(direct):
+def test_relu_before_a_direct_conv_shares_the_conv_input(numba_always):
     inputs = _stem(k_in=4)
     x = rb.tensor(inputs[0], requires_grad=True)
     h = F.relu(x)
@@ -122,7 +115,7 @@ def test_relu_before_a_direct_conv_shares_the_conv_input(direct):
 
 
 @needs_numba
-def test_retained_graph_recomputes_again_with_the_same_gradients(direct):
+def test_retained_graph_recomputes_again_with_the_same_gradients(numba_always):
     x, w1, gamma, beta, w2 = _stem()
     rb_fn, _ = _net(relu=True)
     ts = [rb.tensor(a, requires_grad=True) for a in (x, w1, gamma, beta, w2)]

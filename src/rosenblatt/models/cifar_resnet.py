@@ -40,9 +40,8 @@ from typing import Any
 
 import rosenblatt as rb
 import rosenblatt.nn as nn
-from rosenblatt.nn import init
 
-from .resnet import BasicBlock, conv1x1, conv3x3
+from .resnet import BasicBlock, conv1x1, conv3x3, init_weights
 
 __all__ = ["ZeroPadShortcut", "PlainBlock", "CifarResNet", "resnet20", "resnet56", "resnet110",
            "plain20", "plain56", "plain110"]
@@ -135,12 +134,7 @@ class CifarResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                init.ones_(m.weight)
-                init.zeros_(m.bias)
+        init_weights(self)
 
     def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
         """One stage of ``blocks`` blocks with ``planes`` channels; the first one strides."""

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend
 from ..ops import jit
-from .optimizer import Optimizer, ParamsT, check_adam_hyperparameters
+from .optimizer import Optimizer, ParamsT, check_adam_hyperparameters, fits_kernel
 
 
 class Adam(Optimizer):
@@ -113,9 +111,7 @@ def _step_compiled(kern: Any, x: Any, grad: Any, state: dict[str, Any], group: d
     arrays = [grad, state["exp_avg"], state["exp_avg_sq"]]
     if amsgrad:
         arrays.append(state["max_exp_avg_sq"])
-    if not (jit.supports(x) and x.flags.c_contiguous and all(
-            type(a) is np.ndarray and a.dtype == x.dtype and a.shape == x.shape
-            and a.flags.c_contiguous for a in arrays)):
+    if not fits_kernel(x, *arrays):
         return False
     lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
     beta1, beta2 = group["betas"]

@@ -313,6 +313,17 @@ def _import_option(value: Any, current: Any) -> Any:
     return value
 
 
+def fits_kernel(x: Any, *arrays: Any) -> bool:
+    """Whether the parameter array ``x`` and its gradient/state ``arrays`` can go to the
+    one-pass kernels of ``ops/optim_numba.py``: NumPy float32/64, C-contiguous, one dtype and
+    one shape."""
+    from ..ops import jit
+
+    return jit.supports(x) and x.flags.c_contiguous and all(
+        type(a) is np.ndarray and a.dtype == x.dtype and a.shape == x.shape
+        and a.flags.c_contiguous for a in arrays)
+
+
 def check_adam_hyperparameters(
     lr: float, betas: tuple[float, float], eps: float, weight_decay: float
 ) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..ops import jit
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, fits_kernel
 
 _FORMS = ("torch", "ema")
 
@@ -145,8 +145,7 @@ class SGD(Optimizer):
         NumPy float32/64, not C-contiguous, dtypes or shapes differ). ``scalars`` caches the
         cast options per dtype for the rest of the group."""
         x, g = p.data, p.grad
-        if not (jit.supports(x) and type(g) is np.ndarray and g.dtype == x.dtype
-                and g.shape == x.shape and x.flags.c_contiguous and g.flags.c_contiguous):
+        if not fits_kernel(x, g):
             return False
         options = scalars.get(x.dtype)
         if options is None:
@@ -165,8 +164,7 @@ class SGD(Optimizer):
             first = not ema  # the torch form's first step sets V ← g; the ema form's V starts at 0
             buf = np.empty_like(x) if first else np.zeros_like(x)
             state["momentum_buffer"] = buf
-        elif not (type(buf) is np.ndarray and buf.dtype == x.dtype and buf.shape == x.shape
-                  and buf.flags.c_contiguous):
+        elif not fits_kernel(x, buf):
             return False
         kern.sgd_momentum(x.reshape(-1), g.reshape(-1), buf.reshape(-1), lr, momentum, keep_x,
                           wd, maximize, bool(group["nesterov"]), first)
